@@ -1,0 +1,90 @@
+"""The job-file model: a job, its flows, and each flow's source, mapping and target.
+
+Sources and targets are chosen by ``kind`` from their registries; the model is
+built once, on first use, from whatever the registries hold.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from typing import Any
+
+from pydantic import Field, create_model, field_validator
+
+from legacy_bridge.config.durations import Duration
+from legacy_bridge.mapping.spec import MappingSpec
+from legacy_bridge.registry import Spec
+
+NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]{0,63}$")
+
+
+def check_name(value: str) -> str:
+    if not NAME_RE.match(value):
+        raise ValueError("must start with a letter and use only letters, digits, '_' and '-' (at most 64)")
+    return value
+
+
+class StateSpec(Spec):
+    url: str | None = Field(default=None, description="SQLAlchemy URL or SQLite path of the state store")
+
+
+class FlowBase(Spec):
+    name: str
+    description: str = ""
+    enabled: bool = True
+    max_lag: Duration | None = Field(default=None, description="alert when no success for this long")
+    mapping: MappingSpec
+
+    _check_name = field_validator("name")(check_name)
+
+
+class JobBase(Spec):
+    name: str
+    description: str = ""
+    owner: str | None = None
+    schedule: str | None = Field(default=None, description="cron expression (5 fields)")
+    timezone: str | None = Field(default=None, description="time zone of the schedule, e.g. Europe/Paris")
+    catch_up: bool = Field(default=False, description="run a missed schedule slot once at start")
+    jitter: Duration = 0.0
+    state: StateSpec | None = None
+
+    _check_name = field_validator("name")(check_name)
+
+    @field_validator("schedule")
+    @classmethod
+    def _check_schedule(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        from croniter import croniter
+
+        if not croniter.is_valid(value):
+            raise ValueError(f"{value!r} is not a cron expression (e.g. '*/15 6-22 * * 1-5')")
+        return value
+
+
+@cache
+def job_model() -> type[JobBase]:
+    """The JobSpec model with the source and target unions of the current registries."""
+    from legacy_bridge.sources import REGISTRY as SOURCES
+    from legacy_bridge.targets import REGISTRY as TARGETS
+
+    flow_model: Any = create_model(
+        "FlowSpec",
+        __base__=FlowBase,
+        source=(SOURCES.spec_type(), ...),
+        target=(TARGETS.spec_type(), ...),
+    )
+    model: Any = create_model("JobSpec", __base__=JobBase, flows=(list[flow_model], Field(min_length=1)))
+
+    @field_validator("flows")
+    def _unique(cls: Any, flows: list[Any]) -> list[Any]:  # noqa: ARG001
+        seen: set[str] = set()
+        for flow in flows:
+            if flow.name in seen:
+                raise ValueError(f"two flows are named {flow.name!r}")
+            seen.add(flow.name)
+        return flows
+
+    model = create_model("JobSpec", __base__=model, __validators__={"unique_flows": _unique})
+    return model  # type: ignore[no-any-return]

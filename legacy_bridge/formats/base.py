@@ -1,0 +1,40 @@
+"""The format seam: a local file's bytes in, rows with their line/row/record numbers out.
+
+Formats never see a transport: the files source hands them a local path (the file
+itself for local drops, a spooled copy for SFTP).  ``check`` reads the whole file
+once before anything is sent, so a truncated or corrupt drop is quarantined before
+its first batch; ``rows`` then streams it, skipping the records already delivered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from legacy_bridge.errors import RowError
+from legacy_bridge.records import PositionKind, Row
+
+
+@dataclass(slots=True)
+class FileCheck:
+    """What a whole-file check found (``FormatError`` is raised for a file that cannot be used)."""
+
+    records: int  # data records in the file (rows that parse plus rows that are rejects)
+    encoding: str | None = None  # the encoding used (recorded in the ledger when detected)
+    notes: list[str] = field(default_factory=list)  # e.g. "encoding detected as cp1252"
+
+
+class Format(Protocol):
+    position_kind: PositionKind
+
+    def check(self, path: str, display_name: str) -> FileCheck:
+        """Read the whole file; raise ``FormatError`` naming the file and position if unusable."""
+        ...
+
+    def rows(self, path: str, display_name: str, start: int = 0) -> Iterator[tuple[int, Row | RowError]]:
+        """Yield (position, row) for each data record from record index ``start`` on.
+
+        A record that cannot be read is yielded as a ``RowError`` (it becomes a reject
+        with file and position) - it is never raised, and it counts as a record."""
+        ...

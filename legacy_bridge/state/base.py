@@ -1,0 +1,206 @@
+"""The state store's interface: runs, checkpoints, file ledger, rejects, record hashes, leases.
+
+One implementation (``state/sql.py``) runs on SQLAlchemy 2.x against SQLite (WAL) and
+PostgreSQL; both pass the same contract suite (tests/integration/state).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from legacy_bridge.records import Checkpoint, Counts, Reject
+
+RunStatus = Literal["running", "ok", "rejects", "failed", "interrupted"]
+FileStatus = Literal["in_progress", "done", "quarantined"]
+RejectStatus = Literal["open", "replayed", "resolved"]
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    id: int
+    job: str
+    flow: str
+    started: datetime
+    ended: datetime | None
+    status: RunStatus
+    read: int
+    sent: int
+    rejected: int
+    skipped: int
+    retried: int
+    files: int
+    watermark_before: Any
+    watermark_after: Any
+    error: str | None
+    host: str
+    pid: int
+    dry_run: bool
+
+    @property
+    def duration_s(self) -> float | None:
+        return (self.ended - self.started).total_seconds() if self.ended else None
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    id: int
+    job: str
+    flow: str
+    name: str
+    size: int
+    mtime: float
+    sha256: str
+    status: FileStatus
+    records_total: int | None
+    records_done: int
+    rejects: int
+    encoding: str | None
+    reason: str | None
+    first_seen: datetime
+    updated: datetime
+
+
+@dataclass(frozen=True)
+class RejectEntry:
+    id: int
+    job: str
+    flow: str
+    run_id: int | None
+    origin: str
+    position: str
+    key: str | None
+    field: str | None
+    value: str | None
+    reason: str
+    raw: dict[str, Any] | None
+    stage: str
+    status: RejectStatus
+    created: datetime
+
+
+@dataclass(frozen=True)
+class LeaseInfo:
+    job: str
+    flow: str
+    holder: str
+    host: str
+    pid: int
+    acquired: datetime
+    expires: datetime
+
+
+class StateStore(ABC):
+    """All timestamps are timezone-aware UTC.  Watermarks are JSON-able values; they are
+    stored typed (see ``state/codec.py``) so dates and decimals come back as they went in."""
+
+    display_url: str  # the URL with any password replaced by ***
+
+    # --- runs -----------------------------------------------------------------------
+    @abstractmethod
+    def begin_run(self, job: str, flow: str, *, watermark_before: Any = None, dry_run: bool = False) -> int: ...
+
+    @abstractmethod
+    def finish_run(
+        self, run_id: int, *, status: RunStatus, watermark_after: Any = None, error: str | None = None
+    ) -> None:
+        """Set end time, status, error and the final watermark.  Counts are already there:
+        ``commit_batch`` adds each batch's counts to its run in the same transaction."""
+
+    @abstractmethod
+    def add_run_counts(self, run_id: int, counts: Counts) -> None:
+        """Add counts that belong to no checkpoint (e.g. files skipped, dry-run figures)."""
+
+    @abstractmethod
+    def get_run(self, run_id: int) -> RunRecord: ...
+
+    @abstractmethod
+    def last_runs(self, job: str | None = None) -> list[RunRecord]:
+        """The latest run of every (job, flow), or of one job's flows."""
+
+    @abstractmethod
+    def history(self, job: str, flow: str | None = None, limit: int = 20) -> list[RunRecord]:
+        """Runs newest first."""
+
+    # --- checkpoints ----------------------------------------------------------------------
+    @abstractmethod
+    def get_watermark(self, job: str, flow: str) -> Any: ...
+
+    @abstractmethod
+    def commit_batch(
+        self,
+        *,
+        run_id: int,
+        job: str,
+        flow: str,
+        checkpoint: Checkpoint,
+        rejects: Sequence[Reject],
+        counts: Counts,
+    ) -> None:
+        """In ONE transaction: the new watermark (if not None), the file's progress (and
+        its reject count, and status done when finished), the hashes to remember, the keys
+        to forget, the rejects, and the run's counts.  Either all of it or none of it."""
+
+    @abstractmethod
+    def reset(self, job: str, flow: str) -> None:
+        """Forget the flow's watermark, record hashes and file ledger (runs and rejects stay)."""
+
+    # --- file ledger ------------------------------------------------------------------------
+    @abstractmethod
+    def find_file(self, job: str, flow: str, name: str, *, sha256: str | None = None,
+                  size: int | None = None, mtime: float | None = None) -> FileEntry | None:
+        """The newest entry for ``name`` matching every fingerprint part given."""
+
+    @abstractmethod
+    def register_file(self, job: str, flow: str, name: str, *, size: int, mtime: float, sha256: str,
+                      records_total: int | None, encoding: str | None) -> FileEntry:
+        """A new ledger entry in status in_progress with records_done 0."""
+
+    @abstractmethod
+    def set_file_status(self, file_id: int, status: FileStatus, reason: str | None = None,
+                        name: str | None = None) -> None:
+        """Change a file's status (quarantined with its reason); ``name`` records where it moved."""
+
+    @abstractmethod
+    def list_files(self, job: str, flow: str | None = None, status: FileStatus | None = None,
+                   limit: int | None = None) -> list[FileEntry]:
+        """Newest first."""
+
+    # --- record hashes ------------------------------------------------------------------------
+    @abstractmethod
+    def get_hashes(self, job: str, flow: str, keys: Sequence[str]) -> dict[str, str]: ...
+
+    @abstractmethod
+    def iter_hash_keys(self, job: str, flow: str) -> Iterator[str]:
+        """Every remembered key (streamed; used by diff mode to find deletions)."""
+
+    # --- rejects ------------------------------------------------------------------------------
+    @abstractmethod
+    def list_rejects(self, job: str, flow: str | None = None, *, status: RejectStatus | None = "open",
+                     ids: Sequence[int] | None = None, limit: int | None = None) -> list[RejectEntry]:
+        """Oldest first."""
+
+    @abstractmethod
+    def set_reject_status(self, ids: Sequence[int], status: RejectStatus) -> None: ...
+
+    # --- leases -------------------------------------------------------------------------------
+    @abstractmethod
+    def acquire_lease(self, job: str, flow: str, holder: str, ttl_s: float) -> LeaseInfo | None:
+        """Take the flow's lease if it is free or expired: None on success, else the current holder."""
+
+    @abstractmethod
+    def renew_lease(self, job: str, flow: str, holder: str, ttl_s: float) -> bool:
+        """Extend our lease; False if we lost it."""
+
+    @abstractmethod
+    def release_lease(self, job: str, flow: str, holder: str) -> None: ...
+
+    @abstractmethod
+    def current_lease(self, job: str, flow: str) -> LeaseInfo | None:
+        """The unexpired lease of the flow, if any."""
+
+    @abstractmethod
+    def close(self) -> None: ...
