@@ -15,6 +15,7 @@ from legacy_bridge.errors import BridgeError, ConfigError
 COMMANDS = [
     "legacy_bridge.cli.run",
     "legacy_bridge.cli.inspect",
+    "legacy_bridge.cli.status",
 ]
 
 EPILOG = """\

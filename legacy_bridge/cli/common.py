@@ -41,6 +41,15 @@ def open_state(args: argparse.Namespace, job: LoadedJob | None = None) -> StateS
     return open_store(state_url(args, job))
 
 
+def open_job_state(args: argparse.Namespace, job: LoadedJob) -> StateStore:
+    """The state store of a job: --state, $LEGACY_BRIDGE_STATE, the job's [state] url (resolved), var/state.db."""
+    if not getattr(args, "state", None) and not os.environ.get("LEGACY_BRIDGE_STATE"):
+        url = resolved_state_for(job)
+        if url:
+            return open_store(url)
+    return open_state(args, job)
+
+
 def load_jobs(refs: Sequence[str] | None, *, resolve_secrets: bool = False) -> list[LoadedJob]:
     paths = list(refs) if refs else [str(p) for p in all_job_files()]
     if not paths:

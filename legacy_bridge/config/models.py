@@ -78,7 +78,7 @@ def job_model() -> type[JobBase]:
     model: Any = create_model("JobSpec", __base__=JobBase, flows=(list[flow_model], Field(min_length=1)))
 
     @field_validator("flows")
-    def _unique(cls: Any, flows: list[Any]) -> list[Any]:  # noqa: ARG001
+    def _unique(cls: Any, flows: list[Any]) -> list[Any]:
         seen: set[str] = set()
         for flow in flows:
             if flow.name in seen:

@@ -1,0 +1,267 @@
+"""The runner: source batches -> mapping -> target, checkpoints committed in source order
+only after the target acknowledged the batch.
+
+Up to ``concurrency`` batches are in flight.  A batch's checkpoint, its rejects and its
+counts are committed in one state-store transaction once the target has answered for
+every record of it *and* every earlier batch has been committed, so the watermark only
+ever advances over a contiguous run of acknowledged batches.  A crash can re-send at
+most the batches in flight (``concurrency x batch_size`` records); it never skips one.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field
+from typing import Any
+
+from legacy_bridge.config.loader import LoadedJob
+from legacy_bridge.errors import BridgeError, ConfigError, Interrupted, LeaseHeld
+from legacy_bridge.mapping import Mapper, compile_mapping
+from legacy_bridge.observe import events
+from legacy_bridge.observe.logs import get_logger
+from legacy_bridge.observe.redact import redact
+from legacy_bridge.records import Batch, Counts, Delivery, MappedBatch, Reject
+from legacy_bridge.runtime.context import FlowContext
+from legacy_bridge.runtime.locks import FlowLease
+from legacy_bridge.sources import REGISTRY as SOURCES
+from legacy_bridge.sources.base import Source
+from legacy_bridge.state.base import RunStatus, StateStore
+from legacy_bridge.targets import REGISTRY as TARGETS
+from legacy_bridge.targets.base import Target
+
+
+@dataclass
+class RunOptions:
+    flows: list[str] | None = None
+    dry_run: bool = False
+    full_refresh: bool = False
+    wait: bool = False  # wait for a running flow's lease instead of failing
+    lease_ttl_s: float = 60.0
+    drain_timeout_s: float = 120.0  # on stop: how long in-flight batches may take to finish
+    dry_run_out: Callable[[str], None] = print
+
+
+@dataclass
+class FlowResult:
+    job: str
+    flow: str
+    status: RunStatus
+    counts: Counts = field(default_factory=Counts)
+    run_id: int | None = None
+    error: str | None = None
+    watermark: Any = None
+    duration_s: float = 0.0
+    notes: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def exit_code(self) -> int:
+        return {"ok": 0, "rejects": 3}.get(self.status, 1)
+
+
+def exit_code(results: list[FlowResult]) -> int:
+    """0 all delivered; 3 finished with rejects; 1 a flow failed or was interrupted."""
+    codes = {r.exit_code for r in results}
+    return 1 if 1 in codes else 3 if 3 in codes else 0
+
+
+class _Done(Future[Delivery]):
+    """An already-answered delivery (batches with nothing to send)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.set_result(Delivery())
+
+
+@dataclass
+class _InFlight:
+    batch: Batch
+    mapped: MappedBatch
+    future: Future[Delivery]
+
+
+class FlowRun:
+    """One run of one flow.  Build with the job and flow spec, then ``execute()``."""
+
+    def __init__(self, job: LoadedJob, flow_spec: Any, store: StateStore, options: RunOptions,
+                 stop: threading.Event) -> None:
+        self.job, self.spec, self.store, self.options, self.stop = job, flow_spec, store, options, stop
+        self.counts = Counts()
+        self.log = get_logger(job=job.name, flow=flow_spec.name)
+
+    # --- building the parts -------------------------------------------------------------
+    def _build(self) -> tuple[Source, Mapper, Target]:
+        base = self.job.base_dir
+        mapper = compile_mapping(self.spec.mapping, base_dir=base)
+        source = SOURCES.build(self.spec.source, base)
+        target = TARGETS.build(self.spec.target, base)
+        return source, mapper, target
+
+    # --- the run ------------------------------------------------------------------------
+    def execute(self) -> FlowResult:
+        started = time.monotonic()
+        name = self.spec.name
+        result = FlowResult(job=self.job.name, flow=name, status="failed")
+        try:
+            with FlowLease(self.store, self.job.name, name, ttl_s=self.options.lease_ttl_s,
+                           wait=self.options.wait, stop=self.stop) as lease:
+                self._run_leased(result, lease)
+        except LeaseHeld as exc:
+            result.error = str(exc)
+            self.log.error("%s", exc)
+        result.duration_s = time.monotonic() - started
+        events.flow_finished(self.job, self.spec, result, self.store)
+        return result
+
+    def _run_leased(self, result: FlowResult, lease: FlowLease) -> None:
+        job, name = self.job.name, self.spec.name
+        if self.options.full_refresh and not self.options.dry_run:
+            self.store.reset(job, name)
+        before = self.store.get_watermark(job, name)
+        run_id = self.store.begin_run(job, name, watermark_before=before, dry_run=self.options.dry_run)
+        result.run_id = run_id
+        self.log = get_logger(job=job, flow=name, run=run_id)
+        status: RunStatus = "failed"
+        error: str | None = None
+        parts: tuple[Source, Mapper, Target] | None = None
+        try:
+            parts = self._build()
+            source, mapper, target = parts
+            ctx = FlowContext(job=job, flow=name, store=self.store, run_id=run_id,
+                              batch_size=target.max_batch, base_dir=self.job.base_dir, log=self.log,
+                              full_refresh=self.options.full_refresh, dry_run=self.options.dry_run,
+                              stop_event=self.stop, notes=result.notes)
+            self.log.info("run started (watermark %s)", _short(before))
+            target.open(ctx)
+            self._pump(ctx, source, mapper, target)
+            if lease.lost.is_set():
+                raise Interrupted(f"flow {name} lost its lease (another process took over)")
+            if self.stop.is_set():
+                raise Interrupted("stopped on request after committing the acknowledged batches")
+            status = "rejects" if self.counts.rejected else "ok"
+        except Interrupted as exc:
+            status, error = "interrupted", str(exc)
+        except BridgeError as exc:
+            exc.located(job=job, flow=name)
+            error = str(exc)
+            if not exc.hint:
+                error += f"\n  next: fix the cause and run `legacy-bridge run {job} --flow {name}`: it resumes from the last checkpoint"
+        except Exception as exc:  # a bug or an untranslated library error: say so plainly
+            self.log.debug("internal error", exc_info=True)
+            error = (f"internal error in flow {name}: {type(exc).__name__}: {redact(str(exc))}\n"
+                     f"  next: run again with --log-level debug for the traceback; the checkpoint is intact")
+        finally:
+            if parts is not None:
+                for part in (parts[2], parts[0]):
+                    try:
+                        part.close()
+                    except Exception:
+                        self.log.debug("close failed", exc_info=True)
+        after = self.store.get_watermark(job, name)
+        self.store.finish_run(run_id, status=status, watermark_after=after, error=error)
+        result.status, result.error, result.watermark = status, error, after
+        result.counts = self.counts
+        if error:
+            self.log.error("%s", error)
+        c = self.counts
+        self.log.info("run %s: read %d, sent %d, rejected %d, skipped %d, retried %d",
+                      status, c.read, c.sent, c.rejected, c.skipped, c.retried)
+
+    def _pump(self, ctx: FlowContext, source: Source, mapper: Mapper, target: Target) -> None:
+        window = max(1, target.concurrency)
+        inflight: deque[_InFlight] = deque()
+        pool = ThreadPoolExecutor(max_workers=window, thread_name_prefix=f"send-{ctx.flow}")
+        seq = 0
+        try:
+            for batch in source.batches(ctx):
+                seq += 1
+                batch.seq = seq
+                mapped = mapper.map_batch(batch) if batch.rows else MappedBatch(payloads=[])
+                if ctx.dry_run:
+                    self._dry_run(batch, mapped, target)
+                    continue
+                future: Future[Delivery] = (pool.submit(target.send, mapped.payloads)
+                                            if mapped.payloads else _Done())
+                inflight.append(_InFlight(batch, mapped, future))
+                while inflight and (len(inflight) >= window or inflight[0].future.done()):
+                    self._commit_head(inflight, ctx, source, timeout=None)
+                if self.stop.is_set():
+                    break
+            while inflight:
+                self._commit_head(inflight, ctx, source,
+                                  timeout=self.options.drain_timeout_s if self.stop.is_set() else None)
+        finally:
+            for item in inflight:  # not committed: they will be sent again next run
+                item.future.cancel()
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def _commit_head(self, inflight: deque[_InFlight], ctx: FlowContext, source: Source,
+                     timeout: float | None) -> None:
+        head = inflight[0]
+        try:
+            delivery = head.future.result(timeout=timeout)
+        except FutureTimeout:
+            raise Interrupted(f"in-flight batches did not finish within {timeout:.0f}s of the stop request; "
+                              "they will be sent again next run") from None
+        inflight.popleft()
+        batch, mapped = head.batch, head.mapped
+        rejects: list[Reject] = [*batch.rejects, *mapped.rejects]
+        for index, reason, field_name in delivery.rejected:
+            payload = mapped.payloads[index]
+            raw = batch.rows[payload.index] if payload.index < len(batch.rows) else None
+            value = raw.get(field_name) if raw is not None and field_name else None
+            rejects.append(Reject(reason=reason, origin=batch.origin, position=batch.where(payload.index),
+                                  key=payload.key, field=field_name,
+                                  value=None if value is None else str(value)[:200], raw=raw, stage="target"))
+        counts = Counts(read=len(batch.rows) + len(batch.rejects), sent=delivery.sent, rejected=len(rejects),
+                        skipped=mapped.skipped + mapped.deduped, retried=delivery.retried,
+                        files=1 if batch.checkpoint.file is not None and batch.checkpoint.file.finished else 0)
+        self.store.commit_batch(run_id=ctx.run_id, job=ctx.job, flow=ctx.flow, checkpoint=batch.checkpoint,
+                                rejects=rejects, counts=counts)
+        self.counts.add(counts)
+        events.batch_committed(ctx.job, ctx.flow, counts)
+        for reject in rejects:
+            self.log.warning("rejected %s%s%s: %s", reject.origin, f" {reject.position}" if reject.position else "",
+                             f" key {reject.key}" if reject.key else "", reject.reason)
+        source.committed(batch, ctx)
+
+    def _dry_run(self, batch: Batch, mapped: MappedBatch, target: Target) -> None:
+        c = self.counts
+        c.read += len(batch.rows) + len(batch.rejects)
+        c.rejected += len(batch.rejects) + len(mapped.rejects)
+        c.skipped += mapped.skipped + mapped.deduped
+        for reject in [*batch.rejects, *mapped.rejects]:
+            self.options.dry_run_out(f"# would reject {reject.origin} {reject.position} {reject.key or ''}: {reject.reason}")
+        for line in target.describe(mapped.payloads) if mapped.payloads else []:
+            self.options.dry_run_out(redact(line))
+
+
+def _short(value: Any) -> str:
+    text = "none" if value is None else str(value)
+    return text if len(text) < 120 else text[:117] + "..."
+
+
+def run_job(job: LoadedJob, store: StateStore, options: RunOptions,
+            stop: threading.Event | None = None) -> list[FlowResult]:
+    """Run the job's flows one after the other (all enabled flows, or ``options.flows``)."""
+    stop = stop or threading.Event()
+    flows = list(job.spec.flows)
+    if options.flows:
+        wanted = set(options.flows)
+        unknown = wanted - {f.name for f in flows}
+        if unknown:
+            raise ConfigError(f"job {job.name} has no flow {', '.join(sorted(unknown))}; "
+                              f"its flows: {', '.join(f.name for f in flows)}")
+        flows = [f for f in flows if f.name in wanted]
+    else:
+        flows = [f for f in flows if f.enabled]
+    results = []
+    for flow in flows:
+        if stop.is_set():
+            break
+        results.append(FlowRun(job, flow, store, options, stop).execute())
+    return results

@@ -1,0 +1,194 @@
+"""The runner's delivery semantics with in-memory parts: checkpoints only after
+acknowledgement, in source order, rejects committed with their batch, clean stops."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from legacy_bridge.config.loader import LoadedJob
+from legacy_bridge.errors import TargetRetryable
+from legacy_bridge.mapping import Mapper
+from legacy_bridge.records import Batch, Checkpoint, Delivery, MappedBatch, Payload, Reject
+from legacy_bridge.runtime.context import FlowContext
+from legacy_bridge.runtime.runner import FlowRun, RunOptions, exit_code
+from legacy_bridge.state import open_store
+from legacy_bridge.state.base import StateStore
+
+
+class ListSource:
+    """Rows 0..n-1 in batches; watermark = index of the next row."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.committed_seqs: list[int] = []
+
+    def batches(self, ctx: FlowContext) -> Iterator[Batch]:
+        start = ctx.store.get_watermark(ctx.job, ctx.flow) or 0
+        for i in range(start, self.n, ctx.batch_size):
+            if ctx.stopping():
+                return
+            rows = [{"id": j, "name": f"n{j}"} for j in range(i, min(i + ctx.batch_size, self.n))]
+            yield Batch(rows=rows, origin="list", checkpoint=Checkpoint(watermark=i + len(rows)),
+                        positions=[r["id"] + 1 for r in rows], position_kind="record")
+
+    def committed(self, batch: Batch, ctx: FlowContext) -> None:
+        self.committed_seqs.append(batch.seq)
+
+    def close(self) -> None:
+        pass
+
+
+class IdMapper:
+    def map_batch(self, batch: Batch) -> MappedBatch:
+        payloads, rejects = [], []
+        for i, row in enumerate(batch.rows):
+            if row["id"] % 50 == 7:
+                rejects.append(Reject(reason="id ends badly", origin=batch.origin, position=batch.where(i),
+                                      key=str(row["id"]), field="id", value=str(row["id"]), raw=row))
+            else:
+                payloads.append(Payload(key=str(row["id"]), data={"name": row["name"]}, index=i))
+        return MappedBatch(payloads=payloads, rejects=rejects)
+
+
+class RecordingTarget:
+    def __init__(self, max_batch: int = 10, concurrency: int = 3, delays: dict[int, float] | None = None,
+                 fail_on: int | None = None, refuse_key: str | None = None) -> None:
+        self.max_batch, self.concurrency = max_batch, concurrency
+        self.delays = delays or {}
+        self.fail_on, self.refuse_key = fail_on, refuse_key
+        self.received: list[str] = []
+        self.calls = 0
+        self.lock = threading.Lock()
+
+    def open(self, ctx: FlowContext) -> None:
+        pass
+
+    def send(self, payloads: list[Payload]) -> Delivery:
+        with self.lock:
+            self.calls += 1
+            call = self.calls
+        time.sleep(self.delays.get(call, 0.0))
+        if self.fail_on is not None and call >= self.fail_on:
+            raise TargetRetryable("the API kept answering 503")
+        refused = [(i, "API says no", "name") for i, p in enumerate(payloads) if p.key == self.refuse_key]
+        with self.lock:
+            self.received.extend(p.key for i, p in enumerate(payloads) if p.key != self.refuse_key)
+        return Delivery(sent=len(payloads) - len(refused), rejected=refused, calls=1)
+
+    def describe(self, payloads: list[Payload]) -> list[str]:
+        return [f"POST /x {[p.key for p in payloads]}"]
+
+    def close(self) -> None:
+        pass
+
+
+class _Job:
+    name = "job"
+    base_dir = Path(".")
+
+
+class _Flow:
+    name = "flow"
+
+
+class TestRun(FlowRun):
+    def __init__(self, store: StateStore, source: ListSource, target: RecordingTarget, **opts: Any) -> None:
+        super().__init__(_Job(), _Flow(), store, RunOptions(**opts), threading.Event())  # type: ignore[arg-type]
+        self.parts = (source, target)
+
+    def _build(self) -> tuple[Any, Mapper, Any]:
+        return self.parts[0], IdMapper(), self.parts[1]  # type: ignore[return-value]
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[StateStore]:
+    s = open_store(str(tmp_path / "state.db"))
+    yield s
+    s.close()
+
+
+def test_everything_is_delivered_once_and_rejects_are_kept(store: StateStore) -> None:
+    source, target = ListSource(95), RecordingTarget()
+    result = TestRun(store, source, target).execute()
+    assert result.status == "rejects" and exit_code([result]) == 3
+    expected = [str(i) for i in range(95) if i % 50 != 7]
+    assert sorted(target.received, key=int) == expected
+    assert len(set(target.received)) == len(target.received)
+    assert (result.counts.read, result.counts.sent, result.counts.rejected) == (95, 93, 2)
+    assert store.get_watermark("job", "flow") == 95
+    rejects = store.list_rejects("job", "flow")
+    assert [(r.key, r.position, r.field) for r in rejects] == [("7", "record 8", "id"), ("57", "record 58", "id")]
+    assert source.committed_seqs == list(range(1, 11))  # in source order, every batch
+
+
+def test_second_run_sends_nothing(store: StateStore) -> None:
+    TestRun(store, ListSource(30), RecordingTarget()).execute()
+    target = RecordingTarget()
+    result = TestRun(store, ListSource(30), target).execute()
+    assert target.received == [] and result.counts.sent == 0 and result.status == "ok"
+
+
+def test_checkpoints_commit_in_source_order_when_later_batches_answer_first(store: StateStore) -> None:
+    # call 1 is slow, calls 2 and 3 answer at once: batch 1's checkpoint must come first
+    source, target = ListSource(30), RecordingTarget(delays={1: 0.3})
+    TestRun(store, source, target).execute()
+    assert source.committed_seqs == [1, 2, 3]
+    history = store.history("job", "flow")
+    assert history[0].watermark_after == 30
+
+
+def test_failure_keeps_the_checkpoint_at_the_last_contiguous_acknowledged_batch(store: StateStore) -> None:
+    target = RecordingTarget(concurrency=1, fail_on=4)
+    result = TestRun(store, ListSource(100), target).execute()
+    assert result.status == "failed" and exit_code([result]) == 1
+    assert "503" in (result.error or "") and "legacy-bridge run job --flow flow" in (result.error or "")
+    assert store.get_watermark("job", "flow") == 30  # batches 1-3 acknowledged, 4 failed
+    # the next run resumes at 30 and sends the rest exactly once
+    again = RecordingTarget()
+    TestRun(store, ListSource(100), again).execute()
+    assert sorted(map(int, again.received)) == [i for i in range(30, 100) if i % 50 != 7]
+
+
+def test_target_refusals_become_rejects_with_the_raw_record(store: StateStore) -> None:
+    result = TestRun(store, ListSource(20), RecordingTarget(refuse_key="12")).execute()
+    assert result.counts.rejected == 2  # key 7 by the mapping, key 12 by the target
+    by_key = {r.key: r for r in store.list_rejects("job", "flow")}
+    assert by_key["12"].stage == "target" and by_key["12"].reason == "API says no"
+    assert by_key["12"].raw == {"id": 12, "name": "n12"}
+
+
+def test_stop_request_commits_what_was_acknowledged_and_resumes(store: StateStore) -> None:
+    source, target = ListSource(1000), RecordingTarget(delays={i: 0.02 for i in range(1, 200)})
+    run = TestRun(store, source, target)
+    threading.Timer(0.15, run.stop.set).start()
+    result = run.execute()
+    assert result.status == "interrupted"
+    mark = store.get_watermark("job", "flow")
+    assert 0 < mark < 1000
+    assert sorted(map(int, target.received))[:mark - 2] == [i for i in range(mark) if i % 50 != 7][:mark - 2]
+    rest = RecordingTarget()
+    TestRun(store, ListSource(1000), rest).execute()
+    delivered = set(target.received) | set(rest.received)
+    assert delivered == {str(i) for i in range(1000) if i % 50 != 7}
+
+
+def test_dry_run_sends_and_commits_nothing(store: StateStore) -> None:
+    lines: list[str] = []
+    target = RecordingTarget()
+    result = TestRun(store, ListSource(25), target, dry_run=True, dry_run_out=lines.append).execute()
+    assert target.calls == 0 and store.get_watermark("job", "flow") is None
+    assert result.counts.read == 25 and any(line.startswith("POST /x") for line in lines)
+
+
+def test_a_second_runner_of_the_same_flow_is_refused_with_who_holds_it(store: StateStore) -> None:
+    store.acquire_lease("job", "flow", "otherhost:1:abc", 60)
+    result = TestRun(store, ListSource(5), RecordingTarget()).execute()
+    assert result.status == "failed"
+    assert "is running in pid 1 on host otherhost" in (result.error or "")
+    assert "--wait" in (result.error or "")
