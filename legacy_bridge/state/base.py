@@ -7,7 +7,7 @@ PostgreSQL; both pass the same contract suite (tests/integration/state).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -91,6 +91,19 @@ class LeaseInfo:
     pid: int
     acquired: datetime
     expires: datetime
+
+
+@dataclass(frozen=True)
+class HeartbeatInfo:
+    """A long-running process (scheduler, watcher) saying it is alive."""
+
+    id: int
+    kind: str
+    host: str
+    pid: int
+    started: datetime
+    last_beat: datetime
+    info: dict[str, Any]
 
 
 class StateStore(ABC):
@@ -189,7 +202,10 @@ class StateStore(ABC):
     # --- leases -------------------------------------------------------------------------------
     @abstractmethod
     def acquire_lease(self, job: str, flow: str, holder: str, ttl_s: float) -> LeaseInfo | None:
-        """Take the flow's lease if it is free or expired: None on success, else the current holder."""
+        """Take the flow's lease if it is free or expired: None on success, else the current holder.
+
+        A holder id of the form ``HOST:PID:TOKEN`` (see ``runtime/locks.py``) records that
+        host and pid; any other id records the calling process's host and pid."""
 
     @abstractmethod
     def renew_lease(self, job: str, flow: str, holder: str, ttl_s: float) -> bool:
@@ -201,6 +217,23 @@ class StateStore(ABC):
     @abstractmethod
     def current_lease(self, job: str, flow: str) -> LeaseInfo | None:
         """The unexpired lease of the flow, if any."""
+
+    # --- process heartbeats ----------------------------------------------------------------------
+    @abstractmethod
+    def beat(self, kind: str, info: Mapping[str, Any] | None = None) -> int:
+        """Register this process (host, pid) as a live ``kind`` (scheduler, watcher); returns its id."""
+
+    @abstractmethod
+    def heartbeat(self, beat_id: int, info: Mapping[str, Any] | None = None) -> None:
+        """Say we are still alive (and replace the info, if given)."""
+
+    @abstractmethod
+    def end_heartbeat(self, beat_id: int) -> None:
+        """This process stops: forget its heartbeat."""
+
+    @abstractmethod
+    def list_heartbeats(self) -> list[HeartbeatInfo]:
+        """Every registered process, oldest first (callers judge liveness by ``last_beat``)."""
 
     @abstractmethod
     def close(self) -> None: ...

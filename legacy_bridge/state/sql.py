@@ -1,0 +1,384 @@
+"""The state store on SQLAlchemy 2.x Core: SQLite (a WAL file, the default) or PostgreSQL.
+
+Every public method is one transaction.  Write transactions on SQLite begin with
+``BEGIN IMMEDIATE`` (see ``engine.py``), so concurrent processes queue for the write
+lock instead of failing.  Database errors leave as ``StateError`` naming the store,
+the operation and what to check.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Delete, Insert, Table, Update, case, func, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
+
+from legacy_bridge.errors import StateError
+from legacy_bridge.observe.redact import redact
+from legacy_bridge.records import Checkpoint, Counts, Reject
+from legacy_bridge.state import codec, rows
+from legacy_bridge.state.base import (
+    FileEntry,
+    FileStatus,
+    HeartbeatInfo,
+    LeaseInfo,
+    RejectEntry,
+    RejectStatus,
+    RunRecord,
+    RunStatus,
+    StateStore,
+)
+from legacy_bridge.state.engine import IMMEDIATE, display, hint_for, make_engine, normalise_url, translate
+from legacy_bridge.state.schema import (
+    LATEST,
+    apply_migrations,
+    current_version,
+    files,
+    hashes,
+    heartbeats,
+    leases,
+    lock_for_migration,
+    reject_table,
+    runs,
+    utcnow,
+    watermarks,
+)
+
+CHUNK = 500  # keys per IN list: well under SQLite's bound-parameter limit
+HOST = socket.gethostname()
+_COUNT_FIELDS = ("read", "sent", "rejected", "skipped", "retried", "files")
+
+
+def holder_origin(holder: str) -> tuple[str, int]:
+    """Host and pid of a lease holder: read from a ``HOST:PID:TOKEN`` holder id (what
+    ``runtime/locks.py`` makes), else this process's own."""
+    host, _, rest = holder.rpartition(":")
+    host, _, pid = host.rpartition(":")
+    if host and pid.isdigit() and rest:
+        return host, int(pid)
+    return HOST, os.getpid()
+
+
+def _new_id(result: Any) -> int:
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
+def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+class SqlStateStore(StateStore):
+    def __init__(self, url_or_path: str) -> None:
+        self._url = normalise_url(url_or_path)
+        self.display_url = display(self._url)
+        self._hint = hint_for(self._url)
+        self._dialect = self._url.get_backend_name()
+        with self._op("open the store"):
+            self._engine = make_engine(self._url)
+            self._migrate()
+
+    # --- plumbing ------------------------------------------------------------------------------
+    @contextmanager
+    def _op(self, operation: str, **where: Any) -> Iterator[None]:
+        try:
+            yield
+        except StateError as exc:  # ours (e.g. a missing row): say which store and operation
+            if not exc.message.startswith("state store "):
+                exc.message = f"state store {self.display_url}: cannot {operation}: {exc.message}"
+                exc.located(**where)
+            raise
+        except (SQLAlchemyError, ValueError, OSError) as exc:
+            raise translate(exc, store=self.display_url, operation=operation, hint=self._hint,
+                            where=where) from exc
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        with self._engine.connect() as conn:
+            conn.execution_options(**{IMMEDIATE: True})
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with self._engine.connect() as conn, conn.begin():
+            yield conn
+
+    def _migrate(self) -> None:
+        with self._read() as conn:
+            if current_version(conn) == LATEST:
+                return
+        with self._write() as conn:
+            lock_for_migration(conn)
+            apply_migrations(conn)
+
+    def _upsert(self, table: Table, keys: Sequence[str], update: Sequence[str]) -> Insert:
+        """INSERT ... ON CONFLICT (keys) DO UPDATE SET update-columns (SQLite and PostgreSQL)."""
+        insert = postgresql.insert if self._dialect == "postgresql" else sqlite.insert
+        stmt = insert(table)
+        return stmt.on_conflict_do_update(index_elements=list(keys), set_={c: stmt.excluded[c] for c in update})
+
+    @staticmethod
+    def _must_touch(result: Any, what: str) -> None:
+        if result.rowcount == 0:
+            raise StateError(f"{what} is not in the state store",
+                             hint="the store may have been reset or replaced; check --state / LEGACY_BRIDGE_STATE")
+
+    # --- runs ----------------------------------------------------------------------------------
+    def begin_run(self, job: str, flow: str, *, watermark_before: Any = None, dry_run: bool = False) -> int:
+        with self._op("record the start of a run", job=job, flow=flow), self._write() as conn:
+            result = conn.execute(runs.insert().values(
+                job=job, flow=flow, started=utcnow(), status="running", host=HOST, pid=os.getpid(),
+                watermark_before=codec.encode(watermark_before), dry_run=dry_run,
+                **dict.fromkeys(_COUNT_FIELDS, 0)))
+            return _new_id(result)
+
+    def finish_run(self, run_id: int, *, status: RunStatus, watermark_after: Any = None,
+                   error: str | None = None) -> None:
+        with self._op("record the end of a run", run=run_id), self._write() as conn:
+            result = conn.execute(runs.update().where(runs.c.id == run_id).values(
+                ended=utcnow(), status=status, watermark_after=codec.encode(watermark_after),
+                error=redact(error) if error is not None else None))
+            self._must_touch(result, f"run {run_id}")
+
+    def _count_update(self, run_id: int, counts: Counts) -> Update:
+        values = {f: runs.c[f] + getattr(counts, f) for f in _COUNT_FIELDS}
+        return runs.update().where(runs.c.id == run_id).values(**values)
+
+    def add_run_counts(self, run_id: int, counts: Counts) -> None:
+        with self._op("add to a run's counts", run=run_id), self._write() as conn:
+            self._must_touch(conn.execute(self._count_update(run_id, counts)), f"run {run_id}")
+
+    def get_run(self, run_id: int) -> RunRecord:
+        with self._op("read a run", run=run_id), self._read() as conn:
+            row = conn.execute(select(runs).where(runs.c.id == run_id)).first()
+        if row is None:
+            raise StateError(f"run {run_id} is not in the state store {self.display_url}",
+                             hint="list the runs with: legacy-bridge history JOB")
+        return rows.run_record(row)
+
+    def last_runs(self, job: str | None = None) -> list[RunRecord]:
+        latest = select(func.max(runs.c.id)).group_by(runs.c.job, runs.c.flow)
+        if job is not None:
+            latest = latest.where(runs.c.job == job)
+        query = select(runs).where(runs.c.id.in_(latest.scalar_subquery())).order_by(runs.c.job, runs.c.flow)
+        with self._op("read the last runs", job=job), self._read() as conn:
+            return [rows.run_record(r) for r in conn.execute(query)]
+
+    def history(self, job: str, flow: str | None = None, limit: int = 20) -> list[RunRecord]:
+        query = select(runs).where(runs.c.job == job)
+        if flow is not None:
+            query = query.where(runs.c.flow == flow)
+        query = query.order_by(runs.c.id.desc()).limit(limit)
+        with self._op("read the run history", job=job, flow=flow), self._read() as conn:
+            return [rows.run_record(r) for r in conn.execute(query)]
+
+    # --- checkpoints ---------------------------------------------------------------------------
+    def get_watermark(self, job: str, flow: str) -> Any:
+        query = select(watermarks.c.value).where(watermarks.c.job == job, watermarks.c.flow == flow)
+        with self._op("read the watermark", job=job, flow=flow), self._read() as conn:
+            return codec.decode(conn.execute(query).scalar())
+
+    def commit_batch(self, *, run_id: int, job: str, flow: str, checkpoint: Checkpoint,
+                     rejects: Sequence[Reject], counts: Counts) -> None:
+        with self._op("commit a batch checkpoint (nothing of it was kept)", job=job, flow=flow, run=run_id):
+            now = utcnow()
+            reject_rows = rows.reject_rows(rejects, job=job, flow=flow, run_id=run_id, now=now)
+            mark = None if checkpoint.watermark is None else codec.encode(checkpoint.watermark)
+            with self._write() as conn:
+                if mark is not None:
+                    conn.execute(self._upsert(watermarks, ("job", "flow"), ("value", "updated")),
+                                 {"job": job, "flow": flow, "value": mark, "updated": now})
+                if checkpoint.file is not None:
+                    self._file_progress(conn, checkpoint, len(reject_rows), now)
+                if checkpoint.hashes:
+                    latest = dict(checkpoint.hashes)  # one row per key, the last hash wins
+                    conn.execute(self._upsert(hashes, ("job", "flow", "key"), ("hash",)),
+                                 [{"job": job, "flow": flow, "key": k, "hash": h} for k, h in latest.items()])
+                for chunk in _chunks(list(checkpoint.deleted_keys)):
+                    conn.execute(self._hash_delete(job, flow).where(hashes.c.key.in_(chunk)))
+                if reject_rows:
+                    conn.execute(reject_table.insert(), reject_rows)
+                self._must_touch(conn.execute(self._count_update(run_id, counts)), f"run {run_id}")
+
+    def _file_progress(self, conn: Connection, checkpoint: Checkpoint, n_rejects: int, now: Any) -> None:
+        progress = checkpoint.file
+        assert progress is not None
+        status = "done" if progress.finished else files.c.status
+        result = conn.execute(files.update().where(files.c.id == progress.file_id).values(
+            records_done=progress.records_done, rejects=files.c.rejects + n_rejects,
+            status=status, updated=now))
+        self._must_touch(result, f"file {progress.file_id} of the ledger")
+
+    @staticmethod
+    def _hash_delete(job: str, flow: str) -> Delete:
+        return hashes.delete().where(hashes.c.job == job, hashes.c.flow == flow)
+
+    def reset(self, job: str, flow: str) -> None:
+        with self._op("reset the flow", job=job, flow=flow), self._write() as conn:
+            conn.execute(watermarks.delete().where(watermarks.c.job == job, watermarks.c.flow == flow))
+            conn.execute(self._hash_delete(job, flow))
+            conn.execute(files.delete().where(files.c.job == job, files.c.flow == flow))
+
+    # --- file ledger ---------------------------------------------------------------------------
+    def find_file(self, job: str, flow: str, name: str, *, sha256: str | None = None,
+                  size: int | None = None, mtime: float | None = None) -> FileEntry | None:
+        query = select(files).where(files.c.job == job, files.c.flow == flow, files.c.name == name)
+        for column, value in (("sha256", sha256), ("size", size), ("mtime", mtime)):
+            if value is not None:
+                query = query.where(files.c[column] == value)
+        query = query.order_by(files.c.id.desc()).limit(1)
+        with self._op("look up a file in the ledger", job=job, flow=flow, file=name), self._read() as conn:
+            row = conn.execute(query).first()
+        return rows.file_entry(row) if row is not None else None
+
+    def register_file(self, job: str, flow: str, name: str, *, size: int, mtime: float, sha256: str,
+                      records_total: int | None, encoding: str | None) -> FileEntry:
+        now = utcnow()
+        with self._op("add a file to the ledger", job=job, flow=flow, file=name), self._write() as conn:
+            result = conn.execute(files.insert().values(
+                job=job, flow=flow, name=name, size=size, mtime=mtime, sha256=sha256, status="in_progress",
+                records_total=records_total, records_done=0, rejects=0, encoding=encoding,
+                first_seen=now, updated=now))
+            file_id = _new_id(result)
+            return rows.file_entry(conn.execute(select(files).where(files.c.id == file_id)).one())
+
+    def set_file_status(self, file_id: int, status: FileStatus, reason: str | None = None,
+                        name: str | None = None) -> None:
+        values: dict[str, Any] = {"status": status, "reason": reason, "updated": utcnow()}
+        if name is not None:
+            values["name"] = name
+        with self._op(f"set the status of ledger file {file_id}"), self._write() as conn:
+            result = conn.execute(files.update().where(files.c.id == file_id).values(**values))
+            self._must_touch(result, f"file {file_id} of the ledger")
+
+    def list_files(self, job: str, flow: str | None = None, status: FileStatus | None = None,
+                   limit: int | None = None) -> list[FileEntry]:
+        query = select(files).where(files.c.job == job)
+        if flow is not None:
+            query = query.where(files.c.flow == flow)
+        if status is not None:
+            query = query.where(files.c.status == status)
+        query = query.order_by(files.c.id.desc()).limit(limit)
+        with self._op("list the file ledger", job=job, flow=flow), self._read() as conn:
+            return [rows.file_entry(r) for r in conn.execute(query)]
+
+    # --- record hashes -------------------------------------------------------------------------
+    def get_hashes(self, job: str, flow: str, keys: Sequence[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        base = select(hashes.c.key, hashes.c.hash).where(hashes.c.job == job, hashes.c.flow == flow)
+        with self._op("read record hashes", job=job, flow=flow), self._read() as conn:
+            for chunk in _chunks(list(dict.fromkeys(keys))):
+                found.update((k, h) for k, h in conn.execute(base.where(hashes.c.key.in_(chunk))))
+        return found
+
+    def iter_hash_keys(self, job: str, flow: str) -> Iterator[str]:
+        query = (select(hashes.c.key).where(hashes.c.job == job, hashes.c.flow == flow)
+                 .order_by(hashes.c.key))
+        with self._op("stream record hash keys", job=job, flow=flow), self._read() as conn:
+            result = conn.execution_options(yield_per=CHUNK).execute(query)
+            for (key,) in result:
+                yield key
+
+    # --- rejects -------------------------------------------------------------------------------
+    def list_rejects(self, job: str, flow: str | None = None, *, status: RejectStatus | None = "open",
+                     ids: Sequence[int] | None = None, limit: int | None = None) -> list[RejectEntry]:
+        query = select(reject_table).where(reject_table.c.job == job)
+        if flow is not None:
+            query = query.where(reject_table.c.flow == flow)
+        if status is not None:
+            query = query.where(reject_table.c.status == status)
+        found: list[RejectEntry] = []
+        with self._op("list rejects", job=job, flow=flow), self._read() as conn:
+            if ids is None:
+                result = conn.execute(query.order_by(reject_table.c.id).limit(limit))
+                return [rows.reject_entry(r) for r in result]
+            for chunk in _chunks(sorted(set(ids))):
+                result = conn.execute(query.where(reject_table.c.id.in_(chunk)).order_by(reject_table.c.id))
+                found.extend(rows.reject_entry(r) for r in result)
+                if limit is not None and len(found) >= limit:
+                    break
+        return found[:limit] if limit is not None else found
+
+    def set_reject_status(self, ids: Sequence[int], status: RejectStatus) -> None:
+        with self._op(f"mark rejects {status}"), self._write() as conn:
+            for chunk in _chunks(sorted(set(ids))):
+                conn.execute(reject_table.update().where(reject_table.c.id.in_(chunk)).values(status=status))
+
+    # --- leases --------------------------------------------------------------------------------
+    def acquire_lease(self, job: str, flow: str, holder: str, ttl_s: float) -> LeaseInfo | None:
+        now = utcnow()
+        insert = postgresql.insert if self._dialect == "postgresql" else sqlite.insert
+        stmt = insert(leases)
+        new = stmt.excluded
+        stmt = stmt.on_conflict_do_update(  # one atomic statement: free, expired or ours -> ours
+            index_elements=["job", "flow"],
+            set_={"holder": new.holder, "host": new.host, "pid": new.pid, "expires": new.expires,
+                  "acquired": case((leases.c.holder == new.holder, leases.c.acquired), else_=new.acquired)},
+            where=or_(leases.c.expires <= now, leases.c.holder == holder),
+        )
+        host, pid = holder_origin(holder)
+        values = {"job": job, "flow": flow, "holder": holder, "host": host, "pid": pid,
+                  "acquired": now, "expires": now + timedelta(seconds=ttl_s)}
+        with self._op("take the flow's lease", job=job, flow=flow), self._write() as conn:
+            conn.execute(stmt, values)
+            row = conn.execute(select(leases).where(leases.c.job == job, leases.c.flow == flow)).one()
+        return None if row.holder == holder else rows.lease_info(row)
+
+    def renew_lease(self, job: str, flow: str, holder: str, ttl_s: float) -> bool:
+        expires = utcnow() + timedelta(seconds=ttl_s)
+        with self._op("renew the flow's lease", job=job, flow=flow), self._write() as conn:
+            result = conn.execute(leases.update().where(
+                leases.c.job == job, leases.c.flow == flow, leases.c.holder == holder).values(expires=expires))
+            return bool(result.rowcount == 1)
+
+    def release_lease(self, job: str, flow: str, holder: str) -> None:
+        with self._op("release the flow's lease", job=job, flow=flow), self._write() as conn:
+            conn.execute(leases.delete().where(
+                leases.c.job == job, leases.c.flow == flow, leases.c.holder == holder))
+
+    def current_lease(self, job: str, flow: str) -> LeaseInfo | None:
+        query = select(leases).where(leases.c.job == job, leases.c.flow == flow, leases.c.expires > utcnow())
+        with self._op("read the flow's lease", job=job, flow=flow), self._read() as conn:
+            row = conn.execute(query).first()
+        return rows.lease_info(row) if row is not None else None
+
+    # --- process heartbeats --------------------------------------------------------------------
+    def beat(self, kind: str, info: Mapping[str, Any] | None = None) -> int:
+        now = utcnow()
+        with self._op(f"register a {kind} heartbeat"), self._write() as conn:
+            result = conn.execute(heartbeats.insert().values(
+                kind=kind, host=HOST, pid=os.getpid(), started=now, last_beat=now,
+                info=json.dumps(dict(info or {}), default=str)))
+            return _new_id(result)
+
+    def heartbeat(self, beat_id: int, info: Mapping[str, Any] | None = None) -> None:
+        values: dict[str, Any] = {"last_beat": utcnow()}
+        if info is not None:
+            values["info"] = json.dumps(dict(info), default=str)
+        with self._op(f"record heartbeat {beat_id}"), self._write() as conn:
+            result = conn.execute(heartbeats.update().where(heartbeats.c.id == beat_id).values(**values))
+            self._must_touch(result, f"heartbeat {beat_id}")
+
+    def end_heartbeat(self, beat_id: int) -> None:
+        with self._op(f"end heartbeat {beat_id}"), self._write() as conn:
+            conn.execute(heartbeats.delete().where(heartbeats.c.id == beat_id))
+
+    def list_heartbeats(self) -> list[HeartbeatInfo]:
+        with self._op("list heartbeats"), self._read() as conn:
+            return [rows.heartbeat_info(r) for r in conn.execute(select(heartbeats).order_by(heartbeats.c.id))]
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    def __repr__(self) -> str:
+        return f"SqlStateStore({self.display_url!r})"

@@ -1,0 +1,78 @@
+"""Where a store lives: paths, sqlite:// and postgres:// URLs; and errors an operator can act on."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from legacy_bridge.errors import StateError
+from legacy_bridge.state import open_store
+from legacy_bridge.state.engine import display, normalise_url
+
+
+def test_a_bare_path_is_a_sqlite_file_in_wal_mode_with_its_folder_created(tmp_path: Path) -> None:
+    path = tmp_path / "deep" / "var" / "state.db"
+    store = open_store(str(path))
+    try:
+        store.begin_run("job", "flow")
+        assert store.display_url == f"sqlite:///{path}"
+    finally:
+        store.close()
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_a_sqlite_url_works_like_a_path(tmp_path: Path) -> None:
+    store = open_store(f"sqlite:///{tmp_path}/sub/state.db")
+    try:
+        assert store.get_watermark("job", "flow") is None
+    finally:
+        store.close()
+    assert (tmp_path / "sub" / "state.db").exists()
+
+
+@pytest.mark.parametrize("given", ["postgres://bridge:s3cret-pw@db.example:6543/state",
+                                   "postgresql://bridge:s3cret-pw@db.example:6543/state",
+                                   "postgresql+psycopg://bridge:s3cret-pw@db.example:6543/state"])
+def test_postgres_urls_use_psycopg_3_and_never_show_the_password(given: str) -> None:
+    url = normalise_url(given)
+    assert (url.drivername, url.host, url.port, url.database) == ("postgresql+psycopg", "db.example", 6543, "state")
+    assert display(url) == "postgresql+psycopg://bridge:***@db.example:6543/state"
+
+
+def test_an_unknown_scheme_is_refused_with_what_to_use() -> None:
+    with pytest.raises(StateError, match="unsupported state store URL scheme 'mysql'") as caught:
+        open_store("mysql://root@127.0.0.1/state")
+    assert "postgresql://" in str(caught.value)
+
+
+def test_an_unreachable_postgres_says_where_and_what_to_check_without_the_password() -> None:
+    with pytest.raises(StateError) as caught:
+        open_store("postgresql://bridge:s3cret-pw@127.0.0.1:1/state?connect_timeout=3")
+    text = str(caught.value)
+    assert "s3cret-pw" not in text and "bridge:***@127.0.0.1:1/state" in text
+    assert "cannot open the store" in text and "PostgreSQL at 127.0.0.1:1 is running" in text
+    assert caught.value.__cause__ is not None
+
+
+def test_an_unwritable_sqlite_file_is_a_state_error_naming_it(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    path.write_bytes(b"this is not a database, it is a text file" * 100)
+    with pytest.raises(StateError, match="cannot open the store") as caught:
+        open_store(str(path))
+    assert str(path) in str(caught.value)
+
+
+@pytest.mark.parametrize("where", [":memory:", "sqlite://"])
+def test_an_in_memory_store_serves_quick_unit_tests(where: str, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    store = open_store(where)
+    try:
+        run_id = store.begin_run("job", "flow")
+        assert store.get_run(run_id).status == "running"
+    finally:
+        store.close()
+    assert list(tmp_path.iterdir()) == []  # no file named ':memory:' appeared
