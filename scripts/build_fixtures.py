@@ -98,6 +98,27 @@ def build_drop(src: sqlite3.Connection, folder: Path) -> None:
             writer.writerows(rows)
 
 
+def build_prices(src: sqlite3.Connection, folder: Path) -> None:
+    """fixtures/drop/prices/PRICES.xlsx: the price list purchasing keeps in Excel, with a title
+    row above the header, prices as numbers and a 'valid from' date column."""
+    from openpyxl import Workbook
+
+    folder.mkdir(parents=True, exist_ok=True)
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = "Prices"
+    ws.append(["Price list - purchasing department"])
+    ws.append(["SKU", "Product", "Unit", "List price", "Valid from", "Discontinued"])
+    for i, p in enumerate(src.execute("SELECT ProductID, ProductName, QuantityPerUnit, UnitPrice, Discontinued "
+                                      "FROM Products ORDER BY ProductID")):
+        ws.append([f"P{p[0]:04d}", p[1], p[2], float(p[3]), datetime(2024, 1, 1) + timedelta(days=i % 28),
+                   "X" if str(p[4]) == "1" else None])
+    wb.properties.created = datetime(2024, 1, 1)
+    wb.properties.modified = datetime(2024, 1, 1)
+    wb.save(folder / "PRICES.xlsx")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--northwind", type=Path, default=DEFAULT_NORTHWIND)
@@ -105,7 +126,8 @@ def main() -> None:
     src = sqlite3.connect(f"file:{args.northwind}?mode=ro", uri=True)
     build_erp(src, ROOT / "fixtures" / "erp.sqlite")
     build_drop(src, ROOT / "fixtures" / "drop" / "orders")
-    print("built fixtures/erp.sqlite and fixtures/drop/orders/")
+    build_prices(src, ROOT / "fixtures" / "drop" / "prices")
+    print("built fixtures/erp.sqlite, fixtures/drop/orders/ and fixtures/drop/prices/")
 
 
 if __name__ == "__main__":

@@ -23,7 +23,6 @@ def main() -> int:
     (ROOT / "var").mkdir(exist_ok=True)
     token = secrets.token_urlsafe(24)  # a fresh sandbox token per demo run
     sandbox = SandboxProcess(db=ROOT / "var" / "crm-sandbox.db", token=token)
-    sandbox.start()
     try:
         env = {**os.environ, "CRM_URL": sandbox.url, "CRM_TOKEN": token}
         print(f"CRM sandbox listening on {sandbox.url} (data in var/crm-sandbox.db)\n")

@@ -20,6 +20,12 @@ REF = re.compile(r"\$\{(?P<scheme>env|file):(?P<arg>[^}]+)\}")
 _SECRETISH = re.compile(r"(?i)(pass|pwd|secret|token|key|credential|auth|cert)")
 
 
+def is_reference(value: object) -> bool:
+    """True for a string still holding ``${env:...}``/``${file:...}`` (a job loaded without
+    resolving secrets, for status or the catalog); content checks skip such values."""
+    return isinstance(value, str) and REF.search(value) is not None
+
+
 def key_path(loc: tuple[Any, ...] | list[Any]) -> str:
     """('flows', 1, 'target', 'batch_size') -> 'flows[1].target.batch_size'."""
     out = ""

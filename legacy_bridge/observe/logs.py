@@ -41,10 +41,22 @@ class RedactingFormatter(logging.Formatter):
         return redact(f"{stamp} {record.levelname:<7} {where + ' ' if where else ''}{message}")
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is at the time (it may be replaced after setup)."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
 def setup_logging(level: str = "info", fmt: str = "text", stream: Any = None) -> None:
     logger = logging.getLogger(LOGGER_NAME)
     logger.handlers.clear()
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler = logging.StreamHandler(stream) if stream is not None else _StderrHandler()
     handler.setFormatter(RedactingFormatter(json_lines=fmt == "json"))
     logger.addHandler(handler)
     logger.setLevel(level.upper())

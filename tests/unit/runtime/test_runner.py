@@ -97,7 +97,7 @@ class _Flow:
     name = "flow"
 
 
-class TestRun(FlowRun):
+class ScriptedRun(FlowRun):
     def __init__(self, store: StateStore, source: ListSource, target: RecordingTarget, **opts: Any) -> None:
         super().__init__(_Job(), _Flow(), store, RunOptions(**opts), threading.Event())  # type: ignore[arg-type]
         self.parts = (source, target)
@@ -115,7 +115,7 @@ def store(tmp_path: Path) -> Iterator[StateStore]:
 
 def test_everything_is_delivered_once_and_rejects_are_kept(store: StateStore) -> None:
     source, target = ListSource(95), RecordingTarget()
-    result = TestRun(store, source, target).execute()
+    result = ScriptedRun(store, source, target).execute()
     assert result.status == "rejects" and exit_code([result]) == 3
     expected = [str(i) for i in range(95) if i % 50 != 7]
     assert sorted(target.received, key=int) == expected
@@ -128,16 +128,16 @@ def test_everything_is_delivered_once_and_rejects_are_kept(store: StateStore) ->
 
 
 def test_second_run_sends_nothing(store: StateStore) -> None:
-    TestRun(store, ListSource(30), RecordingTarget()).execute()
+    ScriptedRun(store, ListSource(30), RecordingTarget()).execute()
     target = RecordingTarget()
-    result = TestRun(store, ListSource(30), target).execute()
+    result = ScriptedRun(store, ListSource(30), target).execute()
     assert target.received == [] and result.counts.sent == 0 and result.status == "ok"
 
 
 def test_checkpoints_commit_in_source_order_when_later_batches_answer_first(store: StateStore) -> None:
     # call 1 is slow, calls 2 and 3 answer at once: batch 1's checkpoint must come first
     source, target = ListSource(30), RecordingTarget(delays={1: 0.3})
-    TestRun(store, source, target).execute()
+    ScriptedRun(store, source, target).execute()
     assert source.committed_seqs == [1, 2, 3]
     history = store.history("job", "flow")
     assert history[0].watermark_after == 30
@@ -145,18 +145,18 @@ def test_checkpoints_commit_in_source_order_when_later_batches_answer_first(stor
 
 def test_failure_keeps_the_checkpoint_at_the_last_contiguous_acknowledged_batch(store: StateStore) -> None:
     target = RecordingTarget(concurrency=1, fail_on=4)
-    result = TestRun(store, ListSource(100), target).execute()
+    result = ScriptedRun(store, ListSource(100), target).execute()
     assert result.status == "failed" and exit_code([result]) == 1
     assert "503" in (result.error or "") and "legacy-bridge run job --flow flow" in (result.error or "")
     assert store.get_watermark("job", "flow") == 30  # batches 1-3 acknowledged, 4 failed
     # the next run resumes at 30 and sends the rest exactly once
     again = RecordingTarget()
-    TestRun(store, ListSource(100), again).execute()
+    ScriptedRun(store, ListSource(100), again).execute()
     assert sorted(map(int, again.received)) == [i for i in range(30, 100) if i % 50 != 7]
 
 
 def test_target_refusals_become_rejects_with_the_raw_record(store: StateStore) -> None:
-    result = TestRun(store, ListSource(20), RecordingTarget(refuse_key="12")).execute()
+    result = ScriptedRun(store, ListSource(20), RecordingTarget(refuse_key="12")).execute()
     assert result.counts.rejected == 2  # key 7 by the mapping, key 12 by the target
     by_key = {r.key: r for r in store.list_rejects("job", "flow")}
     assert by_key["12"].stage == "target" and by_key["12"].reason == "API says no"
@@ -165,7 +165,7 @@ def test_target_refusals_become_rejects_with_the_raw_record(store: StateStore) -
 
 def test_stop_request_commits_what_was_acknowledged_and_resumes(store: StateStore) -> None:
     source, target = ListSource(1000), RecordingTarget(delays={i: 0.02 for i in range(1, 200)})
-    run = TestRun(store, source, target)
+    run = ScriptedRun(store, source, target)
     threading.Timer(0.15, run.stop.set).start()
     result = run.execute()
     assert result.status == "interrupted"
@@ -173,7 +173,7 @@ def test_stop_request_commits_what_was_acknowledged_and_resumes(store: StateStor
     assert 0 < mark < 1000
     assert sorted(map(int, target.received))[:mark - 2] == [i for i in range(mark) if i % 50 != 7][:mark - 2]
     rest = RecordingTarget()
-    TestRun(store, ListSource(1000), rest).execute()
+    ScriptedRun(store, ListSource(1000), rest).execute()
     delivered = set(target.received) | set(rest.received)
     assert delivered == {str(i) for i in range(1000) if i % 50 != 7}
 
@@ -181,14 +181,14 @@ def test_stop_request_commits_what_was_acknowledged_and_resumes(store: StateStor
 def test_dry_run_sends_and_commits_nothing(store: StateStore) -> None:
     lines: list[str] = []
     target = RecordingTarget()
-    result = TestRun(store, ListSource(25), target, dry_run=True, dry_run_out=lines.append).execute()
+    result = ScriptedRun(store, ListSource(25), target, dry_run=True, dry_run_out=lines.append).execute()
     assert target.calls == 0 and store.get_watermark("job", "flow") is None
     assert result.counts.read == 25 and any(line.startswith("POST /x") for line in lines)
 
 
 def test_a_second_runner_of_the_same_flow_is_refused_with_who_holds_it(store: StateStore) -> None:
     store.acquire_lease("job", "flow", "otherhost:1:abc", 60)
-    result = TestRun(store, ListSource(5), RecordingTarget()).execute()
+    result = ScriptedRun(store, ListSource(5), RecordingTarget()).execute()
     assert result.status == "failed"
     assert "is running in pid 1 on host otherhost" in (result.error or "")
     assert "--wait" in (result.error or "")
