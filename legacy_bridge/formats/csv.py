@@ -1,0 +1,326 @@
+"""Delimited text (CSV, semicolon exports, pipes ...) with the stdlib csv module.
+
+Bytes are decoded with ``surrogateescape`` so an undecodable byte never crashes a read:
+it marks its record, which becomes a reject with file and line.  A clean file (checked
+in large decoded chunks first) takes the fast path: ``csv.reader`` straight over the
+text stream, one dict per record.  Positions are physical line numbers where a record
+starts, right even when quoted fields span lines.
+
+Duplicate column names: ``duplicate_headers = "reject"`` (default) quarantines the file
+with the names and columns; ``"suffix"`` renames the 2nd, 3rd ... to ``id_2``, ``id_3``.
+Empty column names become ``column_<n>``.  A record with one field more than the header
+whose last field is empty (a trailing delimiter, common in ERP exports) is accepted.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections import deque
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Literal, TextIO
+
+from pydantic import Field, field_validator, model_validator
+
+from legacy_bridge.errors import FormatError, RowError
+from legacy_bridge.formats.base import FileCheck
+from legacy_bridge.formats.columns import column_names
+from legacy_bridge.formats.encoding import detect, normalise
+from legacy_bridge.records import PositionKind, Row
+from legacy_bridge.registry import Spec
+
+_BAD = re.compile("[\x00\udc80-\udcff]")
+_CHUNK = 1 << 20
+csv.field_size_limit(16 * 1024 * 1024)
+
+
+class CsvSpec(Spec):
+    kind: Literal["csv"] = "csv"
+    encoding: str = Field(default="utf-8", description='a codec name or "auto" (BOM, then detection)')
+    delimiter: str = ","
+    quotechar: str | None = '"'
+    escapechar: str | None = None
+    doublequote: bool = True
+    skipinitialspace: bool = False
+    strict: bool = Field(default=True, description="a stray quote makes the record a reject instead of a guess")
+    header: bool = True
+    columns: list[str] | None = Field(default=None, description="column names (replace the header row if any)")
+    skip_lines: int = Field(default=0, ge=0, description="banner lines before the header")
+    comment: str | None = Field(default=None, description="lines starting with this are skipped")
+    trailer_lines: int = Field(default=0, ge=0, description="lines at the end that are not records")
+    trailer_count: str | None = Field(
+        default=None, description="regex with one group capturing the record count, matched on the first trailer line")
+    duplicate_headers: Literal["reject", "suffix"] = "reject"
+
+    @field_validator("delimiter", "quotechar", "escapechar")
+    @classmethod
+    def _one_char(cls, value: str | None) -> str | None:
+        if value is not None and len(value) != 1:
+            raise ValueError("must be exactly one character (use \"\\t\" for a tab)")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CsvSpec:
+        if self.trailer_count is not None:
+            if self.trailer_lines < 1:
+                raise ValueError("trailer_count needs trailer_lines >= 1")
+            if re.compile(self.trailer_count).groups < 1:
+                raise ValueError("trailer_count needs one (group) capturing the count")
+        if self.encoding != "auto":
+            try:
+                normalise(self.encoding)
+            except FormatError as exc:
+                raise ValueError(exc.message + " (" + (exc.hint or "") + ")") from None
+        return self
+
+
+class _Truncated(FormatError):
+    def __init__(self, message: str, *, records_before: int, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.records_before = records_before
+
+
+class CsvFormat:
+    position_kind: PositionKind = "line"
+
+    def __init__(self, spec: CsvSpec) -> None:
+        self.spec = spec
+        self._decided: dict[str, tuple[str, str, bool]] = {}  # path -> (encoding, note, clean)
+
+    # --- opening -------------------------------------------------------------------------------
+    def _encoding(self, path: str, display: str) -> tuple[str, str]:
+        if self.spec.encoding == "auto":
+            return detect(path, display)
+        return normalise(self.spec.encoding), f"encoding {self.spec.encoding} as declared"
+
+    def _open(self, path: str, encoding: str) -> TextIO:
+        return open(path, encoding=encoding, errors="surrogateescape", newline="")
+
+    def _reader(self, lines: Any) -> Any:
+        s = self.spec
+        return csv.reader(lines, delimiter=s.delimiter, quotechar=s.quotechar, escapechar=s.escapechar,
+                          doublequote=s.doublequote, skipinitialspace=s.skipinitialspace, strict=s.strict,
+                          quoting=csv.QUOTE_NONE if s.quotechar is None else csv.QUOTE_MINIMAL)
+
+    def _prepare(self, path: str, display: str) -> tuple[str, str, bool]:
+        if path not in self._decided:
+            encoding, note = self._encoding(path, display)
+            with self._open(path, encoding) as f:
+                clean = True
+                while chunk := f.read(_CHUNK):
+                    if _BAD.search(chunk):
+                        clean = False
+                        break
+            self._decided[path] = (encoding, note, clean)
+        return self._decided[path]
+
+    # --- the seam ---------------------------------------------------------------------------------
+    def check(self, path: str, display_name: str) -> FileCheck:
+        self._decided.pop(path, None)
+        encoding, note, _clean = self._prepare(path, display_name)
+        count = 0
+        for _pos, _row in self._records(path, display_name, 0, check=True):
+            count += 1
+        return FileCheck(records=count, encoding=encoding, notes=[note])
+
+    def rows(self, path: str, display_name: str, start: int = 0) -> Iterator[tuple[int, Row | RowError]]:
+        return self._records(path, display_name, start, check=False)
+
+    # --- reading ----------------------------------------------------------------------------------
+    def _records(self, path: str, display: str, start: int, check: bool) -> Iterator[tuple[int, Any]]:
+        encoding, _note, clean = self._prepare(path, display)
+        s = self.spec
+        with self._open(path, encoding) as f:
+            for _ in range(s.skip_lines):
+                if not f.readline():
+                    return
+            if clean and not s.comment and not s.trailer_lines:
+                yield from self._fast(f, display, start, check)
+            else:
+                yield from self._slow(f, display, start, check)
+
+    def _header(self, first: list[str] | None, display: str, line: int) -> list[str]:
+        s = self.spec
+        if s.columns:
+            names = list(s.columns)
+        elif not s.header:
+            names = [f"column_{i + 1}" for i in range(len(first or []))]
+        else:
+            names = list(first or [])
+            bad = next((n for n in names if _BAD.search(n)), None)
+            if bad is not None:
+                raise FormatError(f"the header of {display} holds undecodable bytes or NUL ({bad!r})",
+                                  where={"file": display, "line": line},
+                                  hint="declare the right encoding (format.encoding), or \"auto\"")
+        return self._dedupe(names, display, line)
+
+    def _dedupe(self, names: list[str], display: str, line: int) -> list[str]:
+        return column_names(names, display, {"file": display, "line": line}, self.spec.duplicate_headers)
+
+    def _fast(self, f: TextIO, display: str, start: int, check: bool) -> Iterator[tuple[int, Any]]:
+        """Clean text, no comments, no trailer: csv.reader over the stream, one dict per record."""
+        skip = self.spec.skip_lines
+        reader = self._reader(f)
+        names: list[str] | None = None
+        header_line = 0
+        if self.spec.header or not self.spec.columns:
+            for row in reader:
+                if row:
+                    header_line = skip + reader.line_num
+                    names = self._header(row, display, header_line)
+                    break
+            if names is None:
+                return
+            if not self.spec.header:  # the first record only gave the width
+                yield from self._emit(skip + header_line - skip, row, names, display, 0, start, check)
+                index = 1
+            else:
+                index = 0
+        else:
+            names = self._header(None, display, 0)
+            index = 0
+        width = len(names)
+        last = reader.line_num
+        while True:
+            try:
+                for row in reader:
+                    pos = skip + last + 1
+                    last = reader.line_num
+                    if not row:
+                        continue
+                    if index >= start:
+                        if len(row) == width or (len(row) == width + 1 and not row[-1]):
+                            yield pos, (None if check else dict(zip(names, row, strict=False)))
+                        else:
+                            yield pos, self._ragged(row, width, names, display, pos)
+                    index += 1
+                return
+            except csv.Error as exc:
+                pos = skip + last + 1
+                last = reader.line_num
+                if "end of data" in str(exc):
+                    raise self._truncated(display, pos, index) from exc
+                if index >= start:
+                    yield pos, RowError(f"unreadable record: {exc}", where={"file": display, "line": pos})
+                index += 1
+
+    def _emit(self, pos: int, row: list[str], names: list[str], display: str, index: int, start: int,
+              check: bool) -> Iterator[tuple[int, Any]]:
+        if index >= start:
+            if len(row) == len(names) or (len(row) == len(names) + 1 and not row[-1]):
+                yield pos, (None if check else dict(zip(names, row, strict=False)))
+            else:
+                yield pos, self._ragged(row, len(names), names, display, pos)
+
+    def _ragged(self, row: list[str], width: int, names: list[str], display: str, pos: int) -> RowError:
+        return RowError(f"record has {len(row)} fields, the header has {width}",
+                        where={"file": display, "line": pos}, value=self.spec.delimiter.join(row)[:200])
+
+    def _truncated(self, display: str, pos: int, index: int) -> _Truncated:
+        return _Truncated(f"{display} ends inside a quoted field that starts on line {pos}: the file is "
+                          "truncated or has an unbalanced quote", records_before=index,
+                          where={"file": display, "line": pos},
+                          hint="wait for the complete file, or fix the quote and drop it again")
+
+    def _slow(self, f: TextIO, display: str, start: int, check: bool) -> Iterator[tuple[int, Any]]:
+        """Line by line: comments, NUL and undecodable bytes are seen per line."""
+        state: dict[str, Any] = {"line": self.spec.skip_lines, "start": 0, "bad": ""}
+        comment = self.spec.comment
+
+        def lines() -> Iterator[str]:
+            for line in f:
+                state["line"] += 1
+                if comment and not state["start"] and line.startswith(comment):
+                    continue
+                if not state["start"]:
+                    state["start"] = state["line"]
+                if not state["bad"] and _BAD.search(line):
+                    state["bad"] = "NUL byte" if "\x00" in line else f"bytes that are not {f.encoding}"
+                yield line
+
+        reader = self._reader(lines())
+        raw = self._raw(reader, state, display)
+        names: list[str] | None = None
+        if self.spec.header or not self.spec.columns:
+            for pos, row in raw:
+                if isinstance(row, RowError) and self.spec.header:
+                    raise FormatError(f"cannot read the header of {display}: {row.message}",
+                                      where={"file": display, "line": pos})
+                names = self._header(row if isinstance(row, list) else [], display, pos)
+                pending = [] if self.spec.header else [(pos, row)]
+                break
+            else:
+                return
+        else:
+            names = self._header(None, display, 0)
+            pending = []
+        records: Iterator[tuple[int, list[str] | RowError]] = iter([*pending, *raw]) if pending else raw
+        if self.spec.trailer_lines:
+            records = self._strip_trailer(records, display)
+        for index, (pos, row) in enumerate(records):
+            if index < start:
+                continue
+            if isinstance(row, RowError):
+                yield pos, row
+            elif len(row) == len(names) or (len(row) == len(names) + 1 and not row[-1]):
+                yield pos, (None if check else dict(zip(names, row, strict=False)))
+            else:
+                yield pos, self._ragged(row, len(names), names, display, pos)
+
+    def _raw(self, reader: Any, state: dict[str, Any], display: str) -> Iterator[tuple[int, list[str] | RowError]]:
+        index = 0
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                pos = state["start"]
+                state["start"], state["bad"] = 0, ""
+                if "end of data" in str(exc):
+                    raise self._truncated(display, pos, index) from exc
+                yield pos, RowError(f"unreadable record: {exc}", where={"file": display, "line": pos})
+                index += 1
+                continue
+            pos, bad = state["start"], state["bad"]
+            state["start"], state["bad"] = 0, ""
+            if not row:
+                continue
+            if bad:
+                text = self.spec.delimiter.join(row).encode("utf-8", "backslashreplace").decode()[:200]
+                yield pos, RowError(f"record holds {bad}", where={"file": display, "line": pos}, value=text)
+            else:
+                yield pos, row
+            index += 1
+
+    def _strip_trailer(self, records: Iterator[tuple[int, list[str] | RowError]],
+                       display: str) -> Iterator[tuple[int, list[str] | RowError]]:
+        keep: deque[tuple[int, list[str] | RowError]] = deque()
+        n = self.spec.trailer_lines
+        count = 0
+        for item in records:
+            keep.append(item)
+            if len(keep) > n:
+                count += 1
+                yield keep.popleft()
+        if len(keep) < n:
+            raise FormatError(f"{display} has no trailer ({n} line(s) expected at the end): it may be truncated",
+                              where={"file": display}, hint="wait for the complete file")
+        if self.spec.trailer_count:
+            pos, first = keep[0]
+            text = self.spec.delimiter.join(first) if isinstance(first, list) else ""
+            match = re.search(self.spec.trailer_count, text)
+            if match is None or not match.group(1).strip().isdigit():
+                raise FormatError(f"the trailer of {display} does not match trailer_count ({text[:80]!r})",
+                                  where={"file": display, "line": pos},
+                                  hint="the file may be truncated; or fix format.trailer_count")
+            declared = int(match.group(1))
+            if declared != count:
+                raise FormatError(f"the trailer of {display} declares {declared} records but the file holds {count}: "
+                                  "it is incomplete or corrupt", where={"file": display, "line": pos},
+                                  hint="ask for the file again; nothing from it was sent")
+
+
+def build(spec: CsvSpec, base_dir: Path) -> CsvFormat:
+    return CsvFormat(spec)
