@@ -1,0 +1,1 @@
+"""Developer tools: test databases and sample data (not used at run time)."""
