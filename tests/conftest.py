@@ -9,4 +9,5 @@ pytest_plugins = [
     "tests.fixtures.sshd",
     "tests.fixtures.odbc",
     "tests.fixtures.project",
+    "tests.fixtures.observe",
 ]

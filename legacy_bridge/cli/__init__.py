@@ -13,9 +13,15 @@ from legacy_bridge.errors import BridgeError, ConfigError
 
 # One line per command module (each registers one or more subcommands).
 COMMANDS = [
+    "legacy_bridge.cli.discover",
     "legacy_bridge.cli.run",
     "legacy_bridge.cli.inspect",
     "legacy_bridge.cli.status",
+    "legacy_bridge.cli.catalog",
+    "legacy_bridge.cli.serve",
+    "legacy_bridge.cli.schedule",
+    "legacy_bridge.cli.watch",
+    "legacy_bridge.cli.files",
 ]
 
 EPILOG = """\
@@ -41,6 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--state", metavar="PATH|URL", help="state store (default: $LEGACY_BRIDGE_STATE or var/state.db beside jobs/)")
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     parser.add_argument("--log-format", default="text", choices=["text", "json"], help="json for log collectors")
+    parser.add_argument("--metrics-file", metavar="PATH",
+                        help="after each flow run, write Prometheus metrics here (node-exporter textfile collector)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name in COMMANDS:
@@ -57,6 +65,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from legacy_bridge.observe.logs import setup_logging
 
     setup_logging(args.log_level, args.log_format)
+    from legacy_bridge.observe.install import install
+
+    install(args)
     try:
         return int(args.func(args))
     except ConfigError as exc:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from functools import cache
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, create_model, field_validator
 
@@ -27,6 +27,37 @@ def check_name(value: str) -> str:
 
 class StateSpec(Spec):
     url: str | None = Field(default=None, description="SQLAlchemy URL or SQLite path of the state store")
+
+
+AlertKind = Literal["failed", "rejects", "lag"]
+ALERT_KINDS: tuple[AlertKind, ...] = ("failed", "rejects", "lag")
+
+
+class SmtpSpec(Spec):
+    """Alerts by email (``[alerts.smtp]``); the password is a secret reference."""
+
+    host: str
+    port: int = Field(default=25, ge=1, le=65535)
+    from_: str = Field(alias="from", description="sender address")
+    to: list[str] = Field(min_length=1, description="recipient addresses")
+    username: str | None = None
+    password: str | None = Field(default=None, description="a reference: '${env:SMTP_PASSWORD}'")
+    starttls: bool = False
+    ssl: bool = Field(default=False, description="SMTP over TLS from the first byte (port 465)")
+    timeout: Duration = 30.0
+
+
+class AlertsSpec(Spec):
+    """Where alerts go (``[alerts]``): one message per incident, one when it recovers."""
+
+    webhook: str | None = Field(default=None, description="Slack/Teams-compatible incoming webhook URL")
+    smtp: SmtpSpec | None = None
+    command: str | list[str] | None = Field(
+        default=None, description="program run per alert; the alert is on stdin as JSON and in LB_ALERT_* variables")
+    on: list[AlertKind] = Field(default_factory=lambda: list(ALERT_KINDS), description="which incidents alert")
+    rejects_threshold: int = Field(default=0, ge=0, description="alert when a run rejects more records than this")
+    mention: str | None = Field(default=None, description="who is told, added to every message (e.g. '@oncall')")
+    timeout: Duration = 10.0
 
 
 class FlowBase(Spec):
@@ -48,6 +79,7 @@ class JobBase(Spec):
     catch_up: bool = Field(default=False, description="run a missed schedule slot once at start")
     jitter: Duration = 0.0
     state: StateSpec | None = None
+    alerts: AlertsSpec | None = None
 
     _check_name = field_validator("name")(check_name)
 

@@ -15,8 +15,8 @@ from legacy_bridge.cli import main as cli_main
 def main_for(job: str, argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     global_opts: list[str] = []
-    # options of the top-level parser may be given too: --state, --log-level, --log-format
-    for flag in ("--state", "--log-level", "--log-format"):
+    # options of the top-level parser may be given too: --state, --log-level, --log-format, --metrics-file
+    for flag in ("--state", "--log-level", "--log-format", "--metrics-file"):
         while flag in args:
             i = args.index(flag)
             global_opts += args[i:i + 2]

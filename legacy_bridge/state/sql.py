@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Delete, Insert, Table, Update, case, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from legacy_bridge.errors import StateError
@@ -70,6 +71,10 @@ def _new_id(result: Any) -> int:
     key = result.inserted_primary_key
     assert key is not None
     return int(key[0])
+
+
+def _opt_text(value: Any) -> str | None:
+    return None if value is None else str(value)
 
 
 def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
@@ -314,6 +319,21 @@ class SqlStateStore(StateStore):
             for chunk in _chunks(sorted(set(ids))):
                 conn.execute(reject_table.update().where(reject_table.c.id.in_(chunk)).values(status=status))
 
+    def settle_rejects(self, job: str, flow: str, *, statuses: Mapping[int, RejectStatus],
+                       still_open: Sequence[tuple[int, Reject]] = ()) -> None:
+        mine = (reject_table.c.job == job) & (reject_table.c.flow == flow)
+        with self._op("record the outcome of a replay (nothing of it was kept)", job=job, flow=flow), \
+                self._write() as conn:
+            for status in sorted(set(statuses.values())):
+                ids = sorted(i for i, s in statuses.items() if s == status)
+                for chunk in _chunks(ids):
+                    conn.execute(reject_table.update().where(mine, reject_table.c.id.in_(chunk))
+                                 .values(status=status))
+            for reject_id, r in still_open:
+                conn.execute(reject_table.update().where(mine, reject_table.c.id == reject_id).values(
+                    status="open", key=_opt_text(r.key), field=_opt_text(r.field),
+                    value=_opt_text(r.value), reason=r.reason, stage=r.stage))
+
     # --- leases --------------------------------------------------------------------------------
     def acquire_lease(self, job: str, flow: str, holder: str, ttl_s: float) -> LeaseInfo | None:
         now = utcnow()
@@ -376,6 +396,11 @@ class SqlStateStore(StateStore):
     def list_heartbeats(self) -> list[HeartbeatInfo]:
         with self._op("list heartbeats"), self._read() as conn:
             return [rows.heartbeat_info(r) for r in conn.execute(select(heartbeats).order_by(heartbeats.c.id))]
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine, for observers that keep small tables of their own here."""
+        return self._engine
 
     def close(self) -> None:
         self._engine.dispose()
