@@ -1,0 +1,100 @@
+"""What the watcher needs to know about a files flow's drop folder.
+
+The files source stays the authority on which file is taken and when (stability over
+``min_age``, the ledger's fingerprints); the watcher only asks "is there anything here
+that could be taken now?" so that it does not start a run for nothing.  It applies the
+source's own naming rules (patterns, ignore patterns, done markers, the archive and
+quarantine folders) and leaves out files the ledger already settled.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from legacy_bridge.sources import after
+from legacy_bridge.sources.files import FilesSpec
+from legacy_bridge.sources.ready import is_ignored, marker_for, with_markers
+from legacy_bridge.state.base import StateStore
+from legacy_bridge.transports.base import RemoteFile, Transport
+from legacy_bridge.transports.paths import matches
+
+
+@dataclass(frozen=True)
+class Drop:
+    """A flow's drop folder as the watcher sees it."""
+
+    job: str
+    flow: str
+    spec: FilesSpec
+    local_folder: str | None  # the folder on this machine, when the transport is local
+
+    @property
+    def transport_kind(self) -> str:
+        return str(getattr(self.spec.transport, "kind", "local"))
+
+    @property
+    def path(self) -> str:
+        return str(self.spec.path)
+
+    @property
+    def poll_s(self) -> float:
+        return float(self.spec.poll_interval)
+
+    @property
+    def polling(self) -> bool:
+        return bool(self.spec.polling)
+
+    @property
+    def recursive(self) -> bool:
+        return bool(self.spec.recursive)
+
+    def waiting(self, transport: Transport, store: StateStore) -> list[RemoteFile]:
+        """Complete-looking files not settled in the ledger, oldest first."""
+        spec = self.spec
+        listing = transport.list(["*"], spec.recursive)
+        every = {f.name for f in listing}
+        skip_dirs = [d.strip("/") + "/" for d in after.folders(spec.after) if not d.startswith("/")]
+        files = [f for f in listing if matches(f.name, spec.patterns) and not is_ignored(f.name, spec.ignore)
+                 and not f.name.endswith(".reason.txt") and not any(f.name.startswith(d) for d in skip_dirs)]
+        template = spec.ready.done_marker
+        if template:
+            markers = {marker_for(f.name, template) for f in files}
+            files = [c.file for c in with_markers([f for f in files if f.name not in markers], every, template)]
+        out = []
+        for f in files:
+            entry = store.find_file(self.job, self.flow, f.name, size=f.size, mtime=f.mtime)
+            if entry is not None and entry.status != "in_progress":
+                continue  # delivered or quarantined with this very fingerprint
+            out.append(f)
+        return sorted(out, key=lambda f: (f.mtime, f.name))
+
+    def ready_at(self, f: RemoteFile) -> float:
+        """The earliest time (epoch seconds) ``f`` can pass ``min_age``."""
+        return f.mtime + float(self.spec.ready.min_age)
+
+    def plausibly_ready(self, files: list[RemoteFile], now: float | None = None) -> list[RemoteFile]:
+        now = time.time() if now is None else now
+        return [f for f in files if self.ready_at(f) <= now]
+
+
+def drop_of(job: str, flow_spec: Any, base_dir: Path) -> Drop | None:
+    """The drop of a files flow, or None for other sources (tables are scheduled, not watched)."""
+    source = flow_spec.source
+    if not isinstance(source, FilesSpec):
+        return None
+    local = None
+    if getattr(source.transport, "kind", None) == "local":
+        p = Path(source.path)
+        local = str(p if p.is_absolute() else (base_dir / p))
+    return Drop(job=job, flow=flow_spec.name, spec=source, local_folder=local)
+
+
+def build_transport(flow_spec: Any, base_dir: Path) -> Transport:
+    """A transport for the flow's drop folder (the watcher's own, for listing only)."""
+    from legacy_bridge.transports import REGISTRY as TRANSPORTS
+
+    source = flow_spec.source
+    return TRANSPORTS.build(source.transport, str(source.path), base_dir)
