@@ -57,6 +57,7 @@ class SchedulerOptions:
     reload_s: float = 2.0  # how often job files are checked for changes
     heartbeat_s: float = 5.0
     max_sleep_s: float = 1.0
+    lag_check_s: float = 60.0  # how often flows are checked against their max_lag (alerts)
     run_options: Callable[[], RunOptions] = RunOptions
 
 
@@ -207,8 +208,12 @@ class Scheduler:
         beat = Heartbeat(self.stores.all(), "scheduler", {"jobs": names}, self.options.heartbeat_s)
         beat.start()
         next_reload = self.clock() + timedelta(seconds=self.options.reload_s)
+        next_lag_check = self.clock()
         try:
             while not self.stop.is_set():
+                if self.clock() >= next_lag_check:
+                    self._check_lag()
+                    next_lag_check = self.clock() + timedelta(seconds=self.options.lag_check_s)
                 if self.clock() >= next_reload:
                     now = self.clock()
                     changes = self.files.scan()
@@ -221,6 +226,16 @@ class Scheduler:
         finally:
             self.shutdown()
             beat.stop()
+
+    def _check_lag(self) -> None:
+        """A flow that has not succeeded within its max_lag alerts even when nothing runs."""
+        from legacy_bridge.observe.alerts import check_lag
+
+        for entry in list(self.entries.values()):
+            try:
+                check_lag(entry.job, self.stores.get(entry.job))
+            except Exception as exc:  # alerting must never stop the scheduler
+                get_logger(job=entry.job.name).warning("lag check failed: %s", exc)
 
     def running(self) -> list[str]:
         return [name for name, worker, _ in self._workers if worker.is_alive()]

@@ -96,3 +96,10 @@ def test_a_missing_job_says_which_jobs_exist(project: Project, capsys: pytest.Ca
     project.write_job("demo", GOOD)
     assert main(["validate", "nope"]) == 2
     assert "known jobs: demo" in capsys.readouterr().err
+
+
+def test_a_wrong_time_zone_is_refused_at_validation(project: Project, capsys: pytest.CaptureFixture[str]) -> None:
+    project.write_job("demo", GOOD.replace('schedule = "*/15 6-22 * * 1-5"',
+                                           'schedule = "*/15 6-22 * * 1-5"\ntimezone = "Europe/Pariss"'))
+    assert main(["validate", "--no-secrets", "demo"]) == 2
+    assert "timezone: 'Europe/Pariss' is not a time zone" in capsys.readouterr().err
