@@ -211,7 +211,7 @@ def build_cyymmdd(arg: Any, opts: Mapping[str, Any], ctx: BuildContext) -> Calla
             c, rest = divmod(n, 1_000_000)
             yy, mmdd = divmod(rest, 10_000)
             return date(1900 + 100 * c + yy, mmdd // 100, mmdd % 100).isoformat()
-        except ValueError:
+        except (ValueError, OverflowError):  # a huge number overflows date() rather than failing its checks
             raise ConvertError("is not an AS/400 date CYYMMDD (e.g. 1240229 for 2024-02-29)") from None
     return cyymmdd
 
@@ -226,7 +226,7 @@ def build_yyyymmdd(arg: Any, opts: Mapping[str, Any], ctx: BuildContext) -> Call
             if y < 1000:
                 raise ValueError(n)
             return date(y, mmdd // 100, mmdd % 100).isoformat()
-        except ValueError:
+        except (ValueError, OverflowError):
             raise ConvertError("is not a date YYYYMMDD (e.g. 20240229)") from None
     return yyyymmdd
 
