@@ -22,6 +22,7 @@ COMMANDS = [
     "legacy_bridge.cli.schedule",
     "legacy_bridge.cli.watch",
     "legacy_bridge.cli.files",
+    "legacy_bridge.cli.rejects",
 ]
 
 EPILOG = """\

@@ -10,6 +10,7 @@ from legacy_bridge.cli.common import add_job_arg, load_jobs, open_job_state
 from legacy_bridge.config.loader import load_job
 from legacy_bridge.config.models import job_model
 from legacy_bridge.errors import ConfigError, UsageError
+from legacy_bridge.runtime.sourcecheck import check_against_source
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -43,6 +44,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
             print(f"error: {exc}", file=sys.stderr)
             continue
         for job in jobs:
+            problems = check_against_source(job)
+            if problems:
+                failed += 1
+                print(f"error: {ConfigError(f'job file {job.path} has {len(problems)} mapping problem(s)', problems=problems)}",
+                      file=sys.stderr)
+                continue
             print(f"ok: {job.path} (job {job.name}, {len(job.spec.flows)} flow{'s' if len(job.spec.flows) != 1 else ''})")
     return 2 if failed else 0
 

@@ -199,6 +199,15 @@ class StateStore(ABC):
     @abstractmethod
     def set_reject_status(self, ids: Sequence[int], status: RejectStatus) -> None: ...
 
+    @abstractmethod
+    def settle_rejects(self, job: str, flow: str, *, statuses: Mapping[int, RejectStatus],
+                       still_open: Sequence[tuple[int, Reject]] = ()) -> None:
+        """After a replay, in ONE transaction: set the status of the rejects in ``statuses``
+        (``replayed`` once the target acknowledged them), and for each (id, reject) in
+        ``still_open`` keep the row open with its key, field, value, reason and stage replaced
+        by the new outcome (origin, position, raw record and id stay).  Only rows of this
+        job and flow are touched."""
+
     # --- leases -------------------------------------------------------------------------------
     @abstractmethod
     def acquire_lease(self, job: str, flow: str, holder: str, ttl_s: float) -> LeaseInfo | None:
