@@ -1,0 +1,200 @@
+"""The HTTP machinery every API target shares: one keep-alive pool, retries, rate limits, auth.
+
+Measured and chosen in docs/http-client.md: urllib3's PoolManager, shared by the threads
+that call ``Target.send`` (pool size = ``concurrency``).  ``HttpClient.call`` returns the
+API's answer once it is final (2xx, or a 4xx the profile must interpret) and hides
+everything transient:
+
+* 429 and 503 wait for ``Retry-After`` (seconds or HTTP date) or back off exponentially
+  with jitter; every in-flight call pauses (shared token bucket); not counted as failures;
+* timeouts, connection resets/drops and other 5xx are retried with backoff up to
+  ``max_attempts`` / ``max_retry_time``, then ``TargetRetryable`` stops the flow with its
+  checkpoint intact;
+* 401 with OAuth2 fetches a new token once.
+TLS failures and other non-transient errors raise ``TargetError`` with the fix to apply.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+from legacy_bridge.errors import TargetError, TargetRetryable
+from legacy_bridge.observe.redact import redact
+from legacy_bridge.targets.auth import Credentials
+from legacy_bridge.targets.http_config import HttpTargetSpec
+from legacy_bridge.targets.ratelimit import TokenBucket, parse_rate
+
+THROTTLED = frozenset({429, 503})
+MAX_REFRESHES = 5  # OAuth2 tokens fetched again within one call after 401s
+TRANSIENT = frozenset({408, 500, 502, 504, 520, 521, 522, 523, 524})
+
+
+@dataclass
+class Response:
+    status: int
+    headers: dict[str, str]
+    data: bytes
+    calls: int = 1  # calls it took to get this answer (retries + 1)
+
+    def json(self) -> Any:
+        try:
+            return json.loads(self.data) if self.data else None
+        except ValueError:
+            return None
+
+    def text(self, limit: int = 500) -> str:
+        return redact(self.data[:limit].decode("utf-8", errors="replace"))
+
+
+@dataclass
+class CallStats:
+    """Calls made and repeated; updated by every thread."""
+
+    calls: int = 0
+    retried: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, calls: int, retried: int) -> None:
+        with self._lock:
+            self.calls += calls
+            self.retried += retried
+
+
+def retry_after(value: str | None) -> float | None:
+    """``Retry-After`` in seconds: a number, or an HTTP date (delay from now)."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None
+
+
+class HttpClient:
+    def __init__(self, spec: HttpTargetSpec, *, what: str, rng: random.Random | None = None) -> None:
+        import urllib3
+
+        self.spec = spec
+        self.what = what  # "hubspot target" - for messages
+        self.credentials = Credentials(spec.auth)
+        self.timeout = urllib3.Timeout(connect=spec.timeout.connect, read=spec.timeout.read)
+        tls: dict[str, Any] = {"cert_reqs": "CERT_REQUIRED" if spec.verify else "CERT_NONE"}
+        if spec.ca_bundle:
+            tls["ca_certs"] = spec.ca_bundle
+        if spec.client_cert:
+            tls.update(cert_file=spec.client_cert, key_file=spec.client_key)
+        if not spec.verify:
+            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+        self.pool = _pool_for(spec.base_url, spec.concurrency + 1, tls)
+        self.bucket = TokenBucket(*parse_rate(spec.rate_limit)) if spec.rate_limit else None
+        self.stats = CallStats()
+        self._rng = rng or random.Random()
+
+    def close(self) -> None:
+        self.pool.clear()
+
+    def url(self, path: str, query: dict[str, str] | None = None) -> str:
+        url = self.spec.base_url + path
+        return url + ("&" if "?" in url else "?") + urlencode(query) if query else url
+
+    def _backoff(self, n: int) -> float:
+        ceiling = min(self.spec.backoff_max, self.spec.backoff_base * (2 ** n))
+        return float(ceiling * (0.5 + self._rng.random() / 2))
+
+    def call(self, method: str, path: str, body: bytes | None, headers: dict[str, str] | None = None) -> Response:
+        """Send until the answer is final; raise TargetRetryable when transient failures persist."""
+        started = time.monotonic()
+        failures = throttles = calls = 0
+        refused: set[str] = set()  # tokens the API answered 401 to during this call
+        last = ""
+        try:
+            while True:
+                if self.bucket is not None:
+                    self.bucket.acquire()
+                calls += 1
+                resp, failure, used = self._once(method, path, body, headers or {})
+                if (resp is not None and resp.status == 401 and used is not None and used not in refused
+                        and len(refused) < MAX_REFRESHES):
+                    refused.add(used)  # a token expired: fetch a new one (again only if that one works)
+                    self.credentials.refresh(used)
+                    continue
+                if resp is not None and resp.status in THROTTLED:
+                    throttles += 1
+                    wait = retry_after(resp.headers.get("retry-after"))
+                    wait = self._backoff(throttles - 1) if wait is None else wait
+                    if self.bucket is not None:
+                        self.bucket.pause(wait)
+                    last = f"{resp.status} {resp.text(200)}"
+                elif resp is not None and resp.status not in TRANSIENT:
+                    resp.calls = calls
+                    return resp
+                else:
+                    failures += 1
+                    last = failure or f"{resp.status if resp else '?'} {resp.text(200) if resp else ''}"
+                    wait = self._backoff(failures - 1)
+                    if failures >= self.spec.max_attempts:
+                        raise self._give_up(method, path, calls, started, last)
+                if time.monotonic() - started + wait > self.spec.max_retry_time:
+                    raise self._give_up(method, path, calls, started, last)
+                time.sleep(wait)
+        finally:
+            self.stats.add(calls, calls - 1)
+
+    def _give_up(self, method: str, path: str, calls: int, started: float, last: str) -> TargetRetryable:
+        return TargetRetryable(
+            f"{self.what}: {method} {self.spec.base_url}{path} still failing after {calls} calls in "
+            f"{time.monotonic() - started:.0f}s; last answer: {last}",
+            hint="the checkpoint is intact: run the job again when the API is reachable "
+                 "(or raise max_attempts / max_retry_time on the target)")
+
+    def _once(self, method: str, path: str, body: bytes | None,
+              extra: dict[str, str]) -> tuple[Response | None, str | None, str | None]:
+        import urllib3
+
+        headers = {"Content-Type": "application/json", "Accept": "application/json", **extra}
+        query: dict[str, str] = {}
+        used = self.credentials.apply(headers, query, self.pool, self.timeout)
+        url = self.url(path, query)
+        try:
+            raw = self.pool.urlopen(method, url, body=body, headers=headers, retries=False,
+                                    timeout=self.timeout, redirect=False, preload_content=True)
+        except urllib3.exceptions.SSLError as exc:
+            raise self._tls_error(exc) from exc
+        except urllib3.exceptions.HTTPError as exc:  # timeouts, resets, refused, dropped
+            return None, f"{type(exc).__name__}: {redact(str(exc))[:300]}", used
+        return Response(raw.status, {k.lower(): v for k, v in raw.headers.items()}, raw.data), None, used
+
+    def _tls_error(self, exc: Exception) -> TargetError:
+        host = urlsplit(self.spec.base_url).netloc
+        detail = str(getattr(exc, "reason", None) or exc)
+        return TargetError(
+            f"{self.what}: TLS connection to {host} refused: {redact(detail)[:300]}",
+            hint="if the API uses a private or self-signed certificate, set ca_bundle = 'path/to/ca.pem' on the "
+                 "target (verify = false only for tests); check client_cert/client_key for mutual TLS")
+
+
+def _pool_for(base_url: str, size: int, tls: dict[str, Any]) -> Any:
+    """A PoolManager, or a ProxyManager when the environment names a proxy for this host."""
+    import urllib.request
+
+    import urllib3
+
+    parts = urlsplit(base_url)
+    proxy = urllib.request.getproxies().get(parts.scheme)
+    host = parts.hostname or ""
+    loopback = host in ("localhost", "127.0.0.1", "::1")
+    if proxy and not loopback and not urllib.request.proxy_bypass(host):
+        return urllib3.ProxyManager(proxy, num_pools=4, maxsize=size, block=True, **tls)
+    return urllib3.PoolManager(num_pools=4, maxsize=size, block=True, **tls)
