@@ -32,7 +32,9 @@ from legacy_bridge.registry import Spec
 
 _BAD = re.compile("[\x00\udc80-\udcff]")
 _CHUNK = 1 << 20
-csv.field_size_limit(16 * 1024 * 1024)
+_FIELD_LIMIT = 16 * 1024 * 1024
+_LINE_LIMIT = 2 * _FIELD_LIMIT  # characters in one physical line; longer lines are never held whole
+csv.field_size_limit(_FIELD_LIMIT)
 
 
 class CsvSpec(Spec):
@@ -92,10 +94,27 @@ class CsvFormat:
     def _encoding(self, path: str, display: str) -> tuple[str, str]:
         if self.spec.encoding == "auto":
             return detect(path, display)
-        return normalise(self.spec.encoding), f"encoding {self.spec.encoding} as declared"
+        codec = normalise(self.spec.encoding)
+        if codec == "utf-8":  # ERP exports saved "as UTF-8" often start with a BOM: never let it into a column name
+            return "utf-8-sig", f"encoding {self.spec.encoding} as declared (a byte-order mark is skipped)"
+        return codec, f"encoding {self.spec.encoding} as declared"
 
     def _open(self, path: str, encoding: str) -> TextIO:
         return open(path, encoding=encoding, errors="surrogateescape", newline="")
+
+    @staticmethod
+    def _bounded(f: TextIO, display: str, line: int) -> Iterator[str]:
+        """The stream's lines, refusing (as a file error) a line too long to hold: a 100 MB field
+        must not cost 100s of MB before the field limit even sees it."""
+        readline = f.readline
+        while chunk := readline(_LINE_LIMIT):
+            line += 1
+            if len(chunk) == _LINE_LIMIT and chunk[-1] not in "\r\n":
+                raise FormatError(
+                    f"line {line} of {display} is longer than {_LINE_LIMIT >> 20} Mi characters; a field "
+                    f"may hold at most {_FIELD_LIMIT >> 20} Mi", where={"file": display, "line": line},
+                    hint="check the export (an unbalanced quote or a binary file?) and drop it again")
+            yield chunk
 
     def _reader(self, lines: Any) -> Any:
         s = self.spec
@@ -135,10 +154,11 @@ class CsvFormat:
             for _ in range(s.skip_lines):
                 if not f.readline():
                     return
+            lines = self._bounded(f, display, s.skip_lines)
             if clean and not s.comment and not s.trailer_lines:
-                yield from self._fast(f, display, start, check)
+                yield from self._fast(lines, display, start, check)
             else:
-                yield from self._slow(f, display, start, check)
+                yield from self._slow(lines, display, start, check, f.encoding)
 
     def _header(self, first: list[str] | None, display: str, line: int) -> list[str]:
         s = self.spec
@@ -158,7 +178,7 @@ class CsvFormat:
     def _dedupe(self, names: list[str], display: str, line: int) -> list[str]:
         return column_names(names, display, {"file": display, "line": line}, self.spec.duplicate_headers)
 
-    def _fast(self, f: TextIO, display: str, start: int, check: bool) -> Iterator[tuple[int, Any]]:
+    def _fast(self, f: Iterator[str], display: str, start: int, check: bool) -> Iterator[tuple[int, Any]]:
         """Clean text, no comments, no trailer: csv.reader over the stream, one dict per record."""
         skip = self.spec.skip_lines
         reader = self._reader(f)
@@ -223,7 +243,8 @@ class CsvFormat:
                           where={"file": display, "line": pos},
                           hint="wait for the complete file, or fix the quote and drop it again")
 
-    def _slow(self, f: TextIO, display: str, start: int, check: bool) -> Iterator[tuple[int, Any]]:
+    def _slow(self, f: Iterator[str], display: str, start: int, check: bool,
+              encoding: str) -> Iterator[tuple[int, Any]]:
         """Line by line: comments, NUL and undecodable bytes are seen per line."""
         state: dict[str, Any] = {"line": self.spec.skip_lines, "start": 0, "bad": ""}
         comment = self.spec.comment
@@ -236,7 +257,7 @@ class CsvFormat:
                 if not state["start"]:
                     state["start"] = state["line"]
                 if not state["bad"] and _BAD.search(line):
-                    state["bad"] = "NUL byte" if "\x00" in line else f"bytes that are not {f.encoding}"
+                    state["bad"] = "NUL byte" if "\x00" in line else f"bytes that are not {encoding}"
                 yield line
 
         reader = self._reader(lines())

@@ -6,11 +6,14 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 from legacy_bridge.errors import TransportError
 from legacy_bridge.transports.base import RemoteFile, Transport
+
+T = TypeVar("T")
 
 CHUNK = 1 << 20
 
@@ -47,10 +50,13 @@ def fetch(transport: Transport, file: RemoteFile, folder: Path) -> tuple[str, st
                 digest.update(chunk)
     stream: BinaryIO = transport.open(file.name, offset) if offset else transport.open(file.name)  # type: ignore[call-arg]
     try:
-        with open(part, "ab") as out:
+        out = _SpoolCopy(part, file.name)
+        try:
             while chunk := stream.read(CHUNK):
                 digest.update(chunk)
                 out.write(chunk)
+        finally:
+            out.close()
     finally:
         stream.close()
     got = part.stat().st_size
@@ -59,6 +65,31 @@ def fetch(transport: Transport, file: RemoteFile, folder: Path) -> tuple[str, st
                              where={"file": file.name}, hint="it is probably still being written; the next run takes it")
     os.replace(part, final)
     return str(final), digest.hexdigest()
+
+
+class _SpoolCopy:
+    """The local copy being written.  A local failure (disk full, quota, permissions) is said as
+    such, naming the spool folder; errors of the remote stream pass through untouched."""
+
+    def __init__(self, part: Path, name: str) -> None:
+        self.part, self.name = part, name
+        self._out = self._guard(lambda: open(part, "ab"))  # noqa: SIM115 - closed by close()
+
+    def _guard(self, op: Callable[[], T]) -> T:
+        try:
+            return op()
+        except OSError as exc:
+            raise TransportError(
+                f"cannot write the local copy of {self.name} in the spool folder {self.part.parent}: "
+                f"{exc.strerror or exc}", where={"file": self.name},
+                hint="free space there or set the source's spool_dir to a larger disk; the next run "
+                     "resumes the download where it stopped") from exc
+
+    def write(self, chunk: bytes) -> None:
+        self._guard(lambda: self._out.write(chunk))
+
+    def close(self) -> None:
+        self._guard(self._out.close)
 
 
 def discard(path: str) -> None:
