@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-from legacy_bridge.config.loader import LoadedJob
 from legacy_bridge.errors import TargetRetryable
 from legacy_bridge.mapping import Mapper
 from legacy_bridge.records import Batch, Checkpoint, Delivery, MappedBatch, Payload, Reject
