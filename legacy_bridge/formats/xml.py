@@ -157,17 +157,33 @@ def _local(tag: Any) -> str:
     return str(tag).rpartition("}")[2]
 
 
+def _unexpanded(node: Any) -> None:
+    """A value holding an entity reference is unknown (entities are never expanded: XXE), so
+    reading it is an error - the record becomes a reject instead of going out half empty."""
+    from lxml import etree
+
+    entity = next(node.iter(etree.Entity), None)
+    if entity is not None:
+        raise ValueError(f"<{_local(node.tag)}> holds the entity reference {entity.text}, which is never "
+                         "expanded (entities declared in a DTD are not resolved, for safety)")
+
+
 def _text(node: Any) -> str | None:
     if len(node):
+        _unexpanded(node)
         return "".join(t for t in node.itertext() if isinstance(t, str)).strip()
     return node.text.strip() if node.text is not None else None
 
 
 def _flat(elem: Any) -> Row:
+    from lxml import etree
+
     row: Row = {f"@{_local(k)}": v for k, v in elem.attrib.items()}
     for child in elem:
+        if child.tag is etree.Entity:
+            _unexpanded(elem)
         if not isinstance(child.tag, str):
-            continue  # comments, entities, processing instructions
+            continue  # comments, processing instructions
         name = _local(child.tag)
         value: Any = _flat(child) if len(child) else _text(child)
         if name in row:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from legacy_bridge.errors import FormatError
+from legacy_bridge.errors import FormatError, RowError
 from legacy_bridge.formats.excel import ExcelFormat, ExcelSpec
 from legacy_bridge.formats.xml import XmlFormat, XmlSpec
 
@@ -45,6 +45,19 @@ def test_external_entities_are_never_fetched(tmp_path: Path) -> None:
                     "<r><row><v>&x;</v></row></r>")
     rows = list(XmlFormat(XmlSpec(record="row")).rows(str(path), "xxe.xml"))
     assert "TOP-SECRET" not in str(rows)
+
+
+@pytest.mark.parametrize("fields", [None, {"name": "NAME", "id": "@id"}])
+def test_a_value_holding_an_unexpanded_entity_is_a_reject_not_an_empty_field(
+        tmp_path: Path, fields: dict[str, str] | None) -> None:
+    path = tmp_path / "xxe.xml"
+    path.write_text('<!DOCTYPE export [ <!ENTITY xxe SYSTEM "file:///etc/passwd"> ]>'
+                    '<export><rec id="X"><NAME>&xxe;</NAME></rec><rec id="Y"><NAME>ok</NAME></rec></export>')
+    fmt = XmlFormat(XmlSpec(record="rec", **({"fields": fields} if fields else {})))
+    rows = list(fmt.rows(str(path), "xxe.xml"))
+    assert isinstance(rows[0][1], RowError) and "&xxe;" in rows[0][1].message
+    assert "never expanded" in rows[0][1].message and "root:" not in str(rows[0][1])
+    assert rows[1] == (2, {"name": "ok", "id": "Y"} if fields else {"@id": "Y", "NAME": "ok"})
 
 
 def test_records_are_found_by_path_with_lists_and_attributes(tmp_path: Path) -> None:
