@@ -154,7 +154,9 @@ class CsvFormat:
             for _ in range(s.skip_lines):
                 if not f.readline():
                     return
-            lines = self._bounded(f, display, s.skip_lines)
+            # the check pass reads every line first and refuses one too long to hold; the rows pass
+            # (only ever after a check) then reads the stream directly, at full speed
+            lines: Iterator[str] = self._bounded(f, display, s.skip_lines) if check else f
             if clean and not s.comment and not s.trailer_lines:
                 yield from self._fast(lines, display, start, check)
             else:

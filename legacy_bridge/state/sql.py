@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Delete, Insert, Table, Update, case, func, or_, select
+from sqlalchemy import Connection, Delete, Insert, Table, bindparam, case, func, or_, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -56,6 +56,15 @@ CHUNK = 500  # keys per IN list: well under SQLite's bound-parameter limit
 HOST = socket.gethostname()
 _COUNT_FIELDS = ("read", "sent", "rejected", "skipped", "retried", "files")
 
+# The statements of the per-batch commit, built once with bind parameters: SQLAlchemy then finds
+# them in its compiled cache instead of rebuilding the expressions for every batch (a third of
+# the commit's cost when they were built per call).
+_ADD_COUNTS = runs.update().where(runs.c.id == bindparam("b_run")).values(
+    {f: runs.c[f] + bindparam(f"b_{f}") for f in _COUNT_FIELDS})
+_FILE_PROGRESS = files.update().where(files.c.id == bindparam("b_file")).values(
+    records_done=bindparam("b_done"), rejects=files.c.rejects + bindparam("b_rejects"),
+    status=case((bindparam("b_finished") == true(), "done"), else_=files.c.status), updated=bindparam("b_now"))
+
 
 def holder_origin(holder: str) -> tuple[str, int]:
     """Host and pid of a lease holder: read from a ``HOST:PID:TOKEN`` holder id (what
@@ -88,6 +97,8 @@ class SqlStateStore(StateStore):
         self.display_url = display(self._url)
         self._hint = hint_for(self._url)
         self._dialect = self._url.get_backend_name()
+        self._watermark_upsert = self._upsert(watermarks, ("job", "flow"), ("value", "updated"))
+        self._hash_upsert = self._upsert(hashes, ("job", "flow", "key"), ("hash",))
         with self._op("open the store"):
             self._engine = make_engine(self._url)
             self._migrate()
@@ -155,13 +166,14 @@ class SqlStateStore(StateStore):
                 error=redact(error) if error is not None else None))
             self._must_touch(result, f"run {run_id}")
 
-    def _count_update(self, run_id: int, counts: Counts) -> Update:
-        values = {f: runs.c[f] + getattr(counts, f) for f in _COUNT_FIELDS}
-        return runs.update().where(runs.c.id == run_id).values(**values)
+    @staticmethod
+    def _add_counts(conn: Connection, run_id: int, counts: Counts) -> None:
+        params = {f"b_{f}": getattr(counts, f) for f in _COUNT_FIELDS}
+        SqlStateStore._must_touch(conn.execute(_ADD_COUNTS, {"b_run": run_id, **params}), f"run {run_id}")
 
     def add_run_counts(self, run_id: int, counts: Counts) -> None:
         with self._op("add to a run's counts", run=run_id), self._write() as conn:
-            self._must_touch(conn.execute(self._count_update(run_id, counts)), f"run {run_id}")
+            self._add_counts(conn, run_id, counts)
 
     def get_run(self, run_id: int) -> RunRecord:
         with self._op("read a run", run=run_id), self._read() as conn:
@@ -201,27 +213,25 @@ class SqlStateStore(StateStore):
             mark = None if checkpoint.watermark is None else codec.encode(checkpoint.watermark)
             with self._write() as conn:
                 if mark is not None:
-                    conn.execute(self._upsert(watermarks, ("job", "flow"), ("value", "updated")),
-                                 {"job": job, "flow": flow, "value": mark, "updated": now})
+                    conn.execute(self._watermark_upsert, {"job": job, "flow": flow, "value": mark, "updated": now})
                 if checkpoint.file is not None:
                     self._file_progress(conn, checkpoint, len(reject_rows), now)
                 if checkpoint.hashes:
                     latest = dict(checkpoint.hashes)  # one row per key, the last hash wins
-                    conn.execute(self._upsert(hashes, ("job", "flow", "key"), ("hash",)),
+                    conn.execute(self._hash_upsert,
                                  [{"job": job, "flow": flow, "key": k, "hash": h} for k, h in latest.items()])
                 for chunk in _chunks(list(checkpoint.deleted_keys)):
                     conn.execute(self._hash_delete(job, flow).where(hashes.c.key.in_(chunk)))
                 if reject_rows:
                     conn.execute(reject_table.insert(), reject_rows)
-                self._must_touch(conn.execute(self._count_update(run_id, counts)), f"run {run_id}")
+                self._add_counts(conn, run_id, counts)
 
     def _file_progress(self, conn: Connection, checkpoint: Checkpoint, n_rejects: int, now: Any) -> None:
         progress = checkpoint.file
         assert progress is not None
-        status = "done" if progress.finished else files.c.status
-        result = conn.execute(files.update().where(files.c.id == progress.file_id).values(
-            records_done=progress.records_done, rejects=files.c.rejects + n_rejects,
-            status=status, updated=now))
+        result = conn.execute(_FILE_PROGRESS, {"b_file": progress.file_id, "b_done": progress.records_done,
+                                               "b_rejects": n_rejects, "b_finished": progress.finished,
+                                               "b_now": now})
         self._must_touch(result, f"file {progress.file_id} of the ledger")
 
     @staticmethod
