@@ -32,6 +32,8 @@ def main() -> int:
         print("\nthe CRM sandbox now holds:")
         for object_type, count in sorted(stats.get("objects", {}).items()):
             print(f"  {object_type:<12} {count}")
+        for pair, count in sorted(stats.get("associations", {}).items()):
+            print(f"  {pair:<12} {count} associations")
         print(f"  ({stats.get('calls', 0)} API calls received in all)")
         print("\nnext: run scripts/demo again (nothing new is sent), or see `.venv/bin/legacy-bridge status`")
         return code

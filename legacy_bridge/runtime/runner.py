@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from legacy_bridge.config.loader import LoadedJob
@@ -27,6 +27,7 @@ from legacy_bridge.observe.logs import get_logger
 from legacy_bridge.observe.redact import redact
 from legacy_bridge.records import Batch, Counts, Delivery, MappedBatch, Reject
 from legacy_bridge.runtime.context import FlowContext
+from legacy_bridge.runtime.deletes import DeletePlan, plan_deletes, send_deletes
 from legacy_bridge.runtime.locks import FlowLease
 from legacy_bridge.sources import REGISTRY as SOURCES
 from legacy_bridge.sources.base import Source
@@ -92,6 +93,7 @@ class FlowRun:
         self.job, self.spec, self.store, self.options, self.stop = job, flow_spec, store, options, stop
         self.counts = Counts()
         self.log = get_logger(job=job.name, flow=flow_spec.name)
+        self.deletes: DeletePlan | None = None  # deletes = "send": rows deleted at the source
 
     # --- building the parts -------------------------------------------------------------
     def _build(self) -> tuple[Source, Mapper, Target]:
@@ -131,6 +133,7 @@ class FlowRun:
         try:
             parts = self._build()
             source, mapper, target = parts
+            self.deletes = plan_deletes(self.spec, mapper, target)
             ctx = FlowContext(job=job, flow=name, store=self.store, run_id=run_id,
                               batch_size=target.max_batch, base_dir=self.job.base_dir, log=self.log,
                               full_refresh=self.options.full_refresh, dry_run=self.options.dry_run,
@@ -220,7 +223,10 @@ class FlowRun:
         counts = Counts(read=len(batch.rows) + len(batch.rejects), sent=delivery.sent, rejected=len(rejects),
                         skipped=mapped.skipped + mapped.deduped, retried=delivery.retried,
                         files=1 if batch.checkpoint.file is not None and batch.checkpoint.file.finished else 0)
-        self.store.commit_batch(run_id=ctx.run_id, job=ctx.job, flow=ctx.flow, checkpoint=batch.checkpoint,
+        checkpoint, gone = batch.checkpoint, list(batch.checkpoint.deleted_keys) if self.deletes else []
+        if gone:  # forgotten only once the target acknowledged their deletes (runtime/deletes.py)
+            checkpoint = replace(checkpoint, deleted_keys=())
+        self.store.commit_batch(run_id=ctx.run_id, job=ctx.job, flow=ctx.flow, checkpoint=checkpoint,
                                 rejects=rejects, counts=counts)
         self.counts.add(counts)
         events.batch_committed(ctx.job, ctx.flow, counts)
@@ -228,6 +234,8 @@ class FlowRun:
             self.log.warning("rejected %s%s%s: %s", reject.origin, f" {reject.position}" if reject.position else "",
                              f" key {reject.key}" if reject.key else "", reject.reason)
         source.committed(batch, ctx)
+        if gone and self.deletes is not None:
+            self.counts.add(send_deletes(ctx, self.deletes, gone, batch.origin))
 
     def _dry_run(self, batch: Batch, mapped: MappedBatch, target: Target) -> None:
         c = self.counts
@@ -238,6 +246,10 @@ class FlowRun:
             self.options.dry_run_out(f"# would reject {reject.origin} {reject.position} {reject.key or ''}: {reject.reason}")
         for line in target.describe(mapped.payloads) if mapped.payloads else []:
             self.options.dry_run_out(redact(line))
+        if self.deletes is not None and batch.checkpoint.deleted_keys:
+            gone = batch.checkpoint.deleted_keys
+            self.options.dry_run_out(redact(f"# would delete {len(gone)} record(s) deleted at the source: "
+                                            f"{', '.join(gone[:20])}{' ...' if len(gone) > 20 else ''}"))
 
 
 def _short(value: Any) -> str:

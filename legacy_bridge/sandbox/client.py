@@ -106,6 +106,17 @@ class SandboxProcess:
         rows = self._read("SELECT id_value, writes FROM objects WHERE object_type = ?", (object_type,))
         return {str(k): int(v) for k, v in rows}
 
+    def archived(self, object_type: str) -> set[str]:
+        """id property values of the archived objects of one type."""
+        return {str(r[0]) for r in self._read("SELECT id_value FROM archived WHERE object_type = ?", (object_type,))}
+
+    def associations(self, from_type: str, to_type: str) -> set[tuple[str, str]]:
+        """(from id property value, to id property value) of every stored association between live objects."""
+        rows = self._read(
+            "SELECT f.id_value, t.id_value FROM associations a JOIN objects f ON f.hs_id = a.from_id "
+            "JOIN objects t ON t.hs_id = a.to_id WHERE a.from_type = ? AND a.to_type = ?", (from_type, to_type))
+        return {(str(f), str(t)) for f, t in rows}
+
     def calls(self) -> list[dict[str, Any]]:
         rows = self._read("SELECT t, method, path, inputs, status, fault, idempotency_key FROM calls ORDER BY id")
         names = ("t", "method", "path", "inputs", "status", "fault", "idempotency_key")

@@ -5,6 +5,8 @@
 
 Binds 127.0.0.1 (``--port 0``: a free port) and prints ``listening on http://127.0.0.1:PORT``.
 Routes: ``POST /crm/v3/objects/{type}/batch/upsert``, ``GET /crm/v3/objects/{type}``,
+``POST /crm/v3/objects/{type}/batch/read|archive``,
+``POST /crm/v4/associations/{from}/{to}/batch/associate/default|create`` (crm_more.py),
 ``POST /oauth/v1/token`` (client credentials), ``GET /_sandbox/stats``,
 ``POST /_sandbox/reset``, ``GET|POST /_sandbox/faults``, ``GET /healthz``.
 See api.py for the request contract and faults.py for fault injection.
@@ -27,7 +29,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from legacy_bridge.sandbox import api, rest, salesforce
+from legacy_bridge.sandbox import api, crm_more, rest, salesforce
 from legacy_bridge.sandbox.auth import TokenBook
 from legacy_bridge.sandbox.faults import Dice, Faults
 from legacy_bridge.sandbox.store import SandboxStore
@@ -133,6 +135,8 @@ class Handler(BaseHTTPRequestHandler):
         path = urlsplit(self.path).path
         if path.startswith(rest.PREFIX):
             rest.handle(self, path, body)
+        elif crm_more.handles(path):
+            crm_more.handle(self, path, body)
         elif path.startswith(PREFIX) and path.endswith("/batch/upsert"):
             self._upsert(path, path[len(PREFIX):-len("/batch/upsert")], body)
         elif path == "/oauth/v1/token":

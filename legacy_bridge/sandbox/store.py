@@ -28,6 +28,22 @@ CREATE TABLE IF NOT EXISTS objects (
     writes INTEGER NOT NULL DEFAULT 1,
     UNIQUE (object_type, id_value)
 );
+CREATE TABLE IF NOT EXISTS archived (
+    hs_id INTEGER PRIMARY KEY,
+    object_type TEXT NOT NULL,
+    id_value TEXT NOT NULL,
+    properties TEXT NOT NULL,
+    archived_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS associations (
+    from_type TEXT NOT NULL,
+    from_id INTEGER NOT NULL,
+    to_type TEXT NOT NULL,
+    to_id INTEGER NOT NULL,
+    type_id INTEGER NOT NULL,
+    created REAL NOT NULL,
+    PRIMARY KEY (from_type, from_id, to_type, to_id, type_id)
+);
 CREATE TABLE IF NOT EXISTS calls (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     t REAL NOT NULL,
@@ -105,6 +121,66 @@ class SandboxStore:
                 "ORDER BY hs_id LIMIT ?", (object_type, after, limit)).fetchall()
         return [(int(r[0]), str(r[1]), float(r[2]), float(r[3])) for r in rows]
 
+    # --- batch read, archive, associations (see sandbox/crm_more.py) -------------------------
+    def read(self, object_type: str, id_property: str | None, ids: list[str]) -> dict[str, tuple[int, str]]:
+        """Live objects by id property value (or by HubSpot id): requested id -> (hs id, properties)."""
+        found: dict[str, tuple[int, str]] = {}
+        with self._lock:
+            for value in ids:
+                if id_property:
+                    row = self._conn.execute(
+                        "SELECT hs_id, properties FROM objects WHERE object_type = ? AND id_value = ? AND "
+                        "(id_property = ? OR json_extract(properties, '$.' || ?) = id_value)",
+                        (object_type, value, id_property, id_property)).fetchone()
+                else:
+                    row = self._conn.execute("SELECT hs_id, properties FROM objects WHERE object_type = ? AND "
+                                             "hs_id = ?", (object_type, value)).fetchone()
+                if row is not None:
+                    found[value] = (int(row[0]), str(row[1]))
+        return found
+
+    def archive(self, object_type: str, hs_ids: list[int], call: tuple[str, str, int, int, str, str | None]) -> int:
+        """Move live objects to ``archived`` (unknown or already archived ids are ignored)."""
+        now = time.time()
+        moved = 0
+        with self._lock:
+            conn = self._conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for hs_id in hs_ids:
+                    conn.execute("INSERT INTO archived (hs_id, object_type, id_value, properties, archived_at) "
+                                 "SELECT hs_id, object_type, id_value, properties, ? FROM objects "
+                                 "WHERE object_type = ? AND hs_id = ?", (now, object_type, hs_id))
+                    moved += conn.execute("DELETE FROM objects WHERE object_type = ? AND hs_id = ?",
+                                          (object_type, hs_id)).rowcount
+                self._log(call, now)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        return moved
+
+    def exists(self, object_type: str, hs_id: int) -> bool:
+        with self._lock:
+            return self._conn.execute("SELECT 1 FROM objects WHERE object_type = ? AND hs_id = ?",
+                                      (object_type, hs_id)).fetchone() is not None
+
+    def associate(self, from_type: str, to_type: str, pairs: list[tuple[int, int]], type_id: int,
+                  call: tuple[str, str, int, int, str, str | None]) -> None:
+        """Store (from hs id, to hs id) associations (idempotent) and log the call, in one transaction."""
+        now = time.time()
+        with self._lock:
+            conn = self._conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.executemany("INSERT OR IGNORE INTO associations VALUES (?, ?, ?, ?, ?, ?)",
+                                 [(from_type, f, to_type, t, type_id, now) for f, t in pairs])
+                self._log(call, now)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
     def stats(self) -> dict[str, Any]:
         with self._lock:
             return stats(self._conn)
@@ -112,6 +188,8 @@ class SandboxStore:
     def reset(self) -> None:
         with self._lock:
             self._conn.execute("DELETE FROM objects")
+            self._conn.execute("DELETE FROM archived")
+            self._conn.execute("DELETE FROM associations")
             self._conn.execute("DELETE FROM calls")
 
     def close(self) -> None:
@@ -132,6 +210,10 @@ def stats(conn: sqlite3.Connection) -> dict[str, Any]:
         "SELECT COALESCE(SUM(n - 1), 0) FROM (SELECT COUNT(*) AS n FROM calls WHERE idempotency_key IS NOT NULL "
         "AND status IN (200, 207) GROUP BY idempotency_key)").fetchone()[0]
     total = conn.execute("SELECT COUNT(*) FROM calls").fetchone()[0]
-    return {"objects": objects, "calls": total, "calls_by_status": by_status, "faults": by_fault,
+    archived = dict(conn.execute("SELECT object_type, COUNT(*) FROM archived GROUP BY object_type").fetchall())
+    associations = {f"{f}->{t}": n for f, t, n in conn.execute(
+        "SELECT from_type, to_type, COUNT(*) FROM associations GROUP BY from_type, to_type")}
+    return {"archived": archived, "associations": associations,
+            "objects": objects, "calls": total, "calls_by_status": by_status, "faults": by_fault,
             "upsert_calls_processed": upserts[0], "inputs_processed": upserts[1],
             "repeated_upserts": repeated, "repeated_idempotency_keys": repeated_keys}

@@ -28,3 +28,25 @@ class Target(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+class Deleter(Protocol):
+    """A target that can also delete (or archive) records by key: ``deletes = "send"``.
+
+    ``delete`` gets at most ``max_batch`` keys (the records' external ids, as the mapping
+    makes them).  It returns once every key is deleted or refused for good
+    (``Delivery.rejected`` indexes into ``keys``); a key the target does not know counts as
+    deleted (a delete is repeated after a crash, so it must be idempotent).  Transient
+    failures are retried inside, then ``TargetRetryable``."""
+
+    max_batch: int
+
+    def delete(self, keys: list[str]) -> Delivery: ...
+
+
+def deleter_of(target: object) -> Deleter | None:
+    """``target`` if it can delete records (it has ``delete`` and, where that depends on its
+    configuration, ``can_delete`` is true), else None."""
+    if not callable(getattr(target, "delete", None)) or not getattr(target, "can_delete", True):
+        return None
+    return target  # type: ignore[return-value]

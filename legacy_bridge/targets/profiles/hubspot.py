@@ -9,6 +9,7 @@ id_property = "erp_id"            # a unique property: each record's key goes in
 auth = { type = "bearer", token = "${env:HUBSPOT_TOKEN}" }
 batch_size = 100                  # HubSpot's limit
 nulls = "clear"                   # None -> "" (clears the property) | "omit" (leave it as it is)
+associations = [{ to = "companies", to_id_property = "erp_id", from_field = "erp_customer" }]  # optional
 ```
 
 Request: ``POST /crm/v3/objects/{object}/batch/upsert`` with
@@ -17,20 +18,26 @@ a string (see values.as_text).  A 207 lists per-input ``errors`` whose ``context
 name the inputs: those records become rejects with HubSpot's message, the others count
 as delivered.  An error that names no input (or an unknown one) sends the batch again in
 halves until each error is tied to one record.
+
+Associations to other objects after each upsert, and ``delete`` (archive by id property, for
+``deletes = "send"``): see hubspot_assoc.py.
 """
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field
 
-from legacy_bridge.records import Payload
+from legacy_bridge.records import Delivery, Payload
+from legacy_bridge.runtime.context import FlowContext
 from legacy_bridge.targets.batching import ApiTarget, Request, Verdict
 from legacy_bridge.targets.http import Response
 from legacy_bridge.targets.http_config import HttpTargetSpec
-from legacy_bridge.targets.values import as_text
+from legacy_bridge.targets.profiles import hubspot_assoc as assoc
+from legacy_bridge.targets.values import as_text, dumps
 
 MAX_INPUTS = 100
 
@@ -41,6 +48,8 @@ class HubSpotSpec(HttpTargetSpec):
     id_property: str = Field(pattern=r"^[A-Za-z0-9_]+$", description="unique property the records are upserted by")
     batch_size: int = Field(MAX_INPUTS, ge=1, le=MAX_INPUTS, description="inputs per call (HubSpot: at most 100)")
     nulls: Literal["clear", "omit"] = Field("clear", description="None values: send '' (clear) or leave out")
+    associations: list[assoc.AssociationSpec] = Field(default_factory=list,
+                                                      description="associate each record with other objects")
 
 
 def properties(data: dict[str, Any], nulls: str) -> dict[str, str]:
@@ -54,6 +63,93 @@ class HubSpotTarget(ApiTarget):
         super().__init__(spec)
         self.hs = spec
         self.path = f"/crm/v3/objects/{spec.object}/batch/upsert"
+        self._local = threading.local()  # per sending thread: key -> HubSpot id of this batch
+        self._notes: dict[str, Any] = {}
+        self._notes_lock = threading.Lock()
+        self._log: Any = None
+
+    def open(self, ctx: FlowContext) -> None:
+        super().open(ctx)
+        self._notes, self._log = ctx.notes, ctx.log
+
+    def send(self, payloads: list[Payload]) -> Delivery:
+        self._local.ids = {}
+        delivery = super().send(payloads)
+        if self.hs.associations:
+            self._associate(payloads, delivery)
+        return delivery
+
+    def delete(self, keys: list[str]) -> Delivery:
+        """Archive the objects whose id property is one of ``keys`` (unknown keys count as done)."""
+        delivery = Delivery()
+        ids = assoc.read_ids(self._post, self.hs.object, self.hs.id_property, keys, delivery)
+        if ids:
+            assoc.archive(self._post, self.hs.object, list(ids.values()), delivery)
+        delivery.sent = len(keys)
+        return delivery
+
+    def describe(self, payloads: list[Payload]) -> list[str]:
+        lines = super().describe(payloads)
+        for spec in self.hs.associations:
+            lines.append(f"# then: POST {self.client.url('/crm/v3/objects/' + spec.to + '/batch/read')} by "
+                         f"{spec.to_id_property} = each record's {spec.from_field}, and POST "
+                         f"{self.client.url(f'/crm/v4/associations/{self.hs.object}/{spec.to}/batch/')}"
+                         f"{'associate/default' if spec.type_id is None else 'create'}")
+        return lines
+
+    # --- associations ------------------------------------------------------------------------
+    def _post(self, path: str, body: Any, delivery: Delivery) -> Response:
+        data = dumps(body)
+        resp = self.client.call("POST", path, data, self._idempotency(data))
+        delivery.calls += resp.calls
+        delivery.retried += resp.calls - 1
+        if not 200 <= resp.status < 300:
+            raise self._stop(resp, Request("POST", path, body))
+        return resp
+
+    def _associate(self, payloads: list[Payload], delivery: Delivery) -> None:
+        bad = {i for i, _, _ in delivery.rejected}
+        ok = [(i, p) for i, p in enumerate(payloads) if i not in bad]
+        ids: dict[str, str] = self._local.ids
+        unknown = [p.key for _, p in ok if p.key not in ids]
+        if unknown:
+            ids.update(assoc.read_ids(self._post, self.hs.object, self.hs.id_property, unknown, delivery))
+        for spec in self.hs.associations:
+            wanted = [(i, p, as_text(p.data.get(spec.from_field))) for i, p in ok
+                      if p.data.get(spec.from_field) not in (None, "")]
+            if not wanted:
+                continue
+            others = assoc.read_ids(self._post, spec.to, spec.to_id_property, [v for *_, v in wanted], delivery)
+            pairs = [(ids[p.key], others[v]) for _, p, v in wanted if p.key in ids and v in others]
+            absent = [(i, p, v) for i, p, v in wanted if p.key not in ids or v not in others]
+            problems = assoc.associate(self._post, self.hs.object, spec, pairs, delivery) if pairs else []
+            self._report(spec, absent, problems, delivery)
+
+    def _report(self, spec: assoc.AssociationSpec, absent: list[tuple[int, Payload, str]], problems: list[str],
+                delivery: Delivery) -> None:
+        what = f"{self.hs.object} -> {spec.to}"
+        with self._notes_lock:
+            if absent:
+                self._notes["associations_missing"] = self._notes.get("associations_missing", 0) + len(absent)
+                examples = self._notes.setdefault("associations_missing_examples", [])
+                examples += [f"{p.key} -> {spec.to} {spec.to_id_property}={v}" for _, p, v in absent][:10 - len(examples)]
+            if problems:
+                self._notes["association_errors"] = self._notes.get("association_errors", 0) + len(problems)
+        if absent and self._log is not None:
+            self._log.warning("%d %s association(s) not made: no %s with %s = %s (e.g.) yet; the records were "
+                              "delivered%s", len(absent), what, spec.to, spec.to_id_property, absent[0][2],
+                              "; they are kept as rejects: replay them once those exist" if spec.missing == "reject"
+                              else " and are associated when they are sent again")
+        if problems and self._log is not None:
+            self._log.warning("HubSpot refused %d %s association(s): %s", len(problems), what, problems[0])
+        if spec.missing == "reject":
+            already = {i for i, _, _ in delivery.rejected}
+            for i, _, v in absent:
+                if i not in already:
+                    delivery.rejected.append((i, f"association pending: no {spec.to} with {spec.to_id_property} = "
+                                                 f"{v} yet (the record itself was delivered); replay it once that "
+                                                 f"exists", spec.from_field))
+                    delivery.sent -= 1
 
     def request(self, payloads: list[Payload]) -> Request:
         inputs = [{"idProperty": self.hs.id_property, "id": p.key, "properties": properties(p.data, self.hs.nulls)}
@@ -61,6 +157,13 @@ class HubSpotTarget(ApiTarget):
         return Request("POST", self.path, {"inputs": inputs})
 
     def accepted(self, resp: Response, payloads: list[Payload]) -> Verdict:
+        verdict = self._verdict(resp, payloads)
+        ids = getattr(self._local, "ids", None)
+        if self.hs.associations and not verdict.split and ids is not None:
+            ids.update(assoc.upserted_ids(resp.json(), self.hs.id_property))
+        return verdict
+
+    def _verdict(self, resp: Response, payloads: list[Payload]) -> Verdict:
         body = resp.json()
         errors = body.get("errors") if isinstance(body, dict) else None
         if not errors:

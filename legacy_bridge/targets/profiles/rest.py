@@ -14,6 +14,7 @@ error_index = "index"                # item field holding the record's position 
 error_key = ""                       # ... or the record's key
 error_message = "message"
 error_field = "field"
+delete_path = "/api/customers/{key}"  # optional: DELETE here for deletes = "send" (404/410 count as deleted)
 ```
 A 400/413/422 for a list is split in halves until the bad records are isolated; a 400 for
 a single record rejects it with the API's message.
@@ -49,6 +50,17 @@ class RestSpec(HttpTargetSpec):
     error_message: str = "message"
     error_field: str | None = "field"
     batch_size: int = Field(100, ge=1, le=10_000)
+    delete_path: str | None = Field(None, description="DELETE URL path template ({key} only) for deletes = 'send'")
+
+    @field_validator("delete_path")
+    @classmethod
+    def _check_delete_path(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        names = [name for _, name, _, _ in string.Formatter().parse(value) if name]
+        if not value.startswith("/") or names != ["key"]:
+            raise ValueError("must start with '/' and hold {key} once (a deleted record has no other fields)")
+        return value
 
     @field_validator("path")
     @classmethod
@@ -99,6 +111,27 @@ class RestTarget(ApiTarget):
         part = [payloads[i] for i in keep]
         for request, indexes in self.requests(part):
             self._deliver([part[i] for i in indexes], [keep[i] for i in indexes], request, delivery)
+        return delivery
+
+    @property
+    def can_delete(self) -> bool:
+        return self.rest.delete_path is not None
+
+    def delete(self, keys: list[str]) -> Delivery:
+        """DELETE delete_path per key: 2xx, 404 and 410 count as deleted; another 4xx for a key is
+        a reject with the API's message; 401/403 stop the flow."""
+        delivery = Delivery()
+        for i, key in enumerate(keys):
+            path = str(self.rest.delete_path).format(key=quote(key, safe=""))
+            resp = self.client.call("DELETE", path, None)
+            delivery.calls += resp.calls
+            delivery.retried += resp.calls - 1
+            if 200 <= resp.status < 300 or resp.status in (404, 410):
+                delivery.sent += 1
+            elif 400 <= resp.status < 500 and resp.status not in (401, 403):
+                delivery.rejected.append((i, self.refusal(resp)[0], None))
+            else:
+                raise self._stop(resp, Request("DELETE", path, None))
         return delivery
 
     def request(self, payloads: list[Payload]) -> Request:
