@@ -1,0 +1,1 @@
+"""scripts/bench: legacy_bridge measured against the alternatives, in the same run (issue 10)."""

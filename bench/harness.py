@@ -1,0 +1,170 @@
+"""scripts/bench: every workload through legacy_bridge and through the alternatives, in one run.
+
+    scripts/bench [--quick] [--only csv,xml] [--sizes csv=100000,xml=50000] [--repeat 3]
+
+Prints the table and writes bench/RESULTS.md.  A workload whose legacy_bridge parts are
+missing says "not available yet: <part>" and the rest still runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.measure import run_child
+from bench.report import Result, text_table, write_markdown
+from bench.sinkctl import Sink
+from bench.targets import evaluate
+from bench.workloads import (
+    DEFAULT_SIZES,
+    QUICK_SIZES,
+    WORKLOADS,
+    Env,
+    Tool,
+    Workload,
+    file_workload,
+    http_workloads,
+    latency_workloads,
+    odbc_workload,
+)
+from bench.workloads_mapping import run_mapping
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="scripts/bench", description=__doc__.splitlines()[0] if __doc__ else None)
+    p.add_argument("--quick", action="store_true", help="tiny sizes, one repeat (CI smoke: does it run?)")
+    p.add_argument("--only", action="append", default=[], metavar="W",
+                   help=f"run only these workloads (repeatable or comma-separated): {', '.join(WORKLOADS)}")
+    p.add_argument("--sizes", default="", metavar="W=N,...",
+                   help="records per workload, e.g. csv=100000,xml=50000 (keys: " + ", ".join(DEFAULT_SIZES) + ")")
+    p.add_argument("--repeat", type=int, default=None, help="runs per tool; the median is reported (default 3)")
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--output", type=Path, default=ROOT / "bench" / "RESULTS.md")
+    p.add_argument("--no-pin", action="store_true", help="do not pin the sink and the clients to separate cores")
+    p.add_argument("--timeout", type=float, default=3600.0, help="seconds one tool run may take")
+    args = p.parse_args(argv)
+    sizes = dict(QUICK_SIZES if args.quick else DEFAULT_SIZES)
+    for item in filter(None, args.sizes.split(",")):
+        key, _, value = item.partition("=")
+        if key not in sizes or not value.replace("_", "").isdigit():
+            p.error(f"--sizes: {item!r} is not KEY=NUMBER with KEY one of {', '.join(sizes)}")
+        sizes[key] = int(value.replace("_", ""))
+    args.size_map = sizes
+    only = [w for item in args.only for w in item.split(",") if w]
+    unknown = [w for w in only if w not in WORKLOADS]
+    if unknown:
+        p.error(f"--only: unknown workload(s) {', '.join(unknown)}; known: {', '.join(WORKLOADS)}")
+    args.workloads = only or WORKLOADS
+    args.repeat = args.repeat or (1 if args.quick else 3)
+    return args
+
+
+def run_tool(workload: Workload, tool: Tool, sink: Sink | None, repeat: int, timeout: float,
+             cpus: set[int] | None) -> Result:
+    result = Result(workload.name, tool.name, tool.role, note=tool.note)
+    if tool.unavailable or tool.command is None:
+        result.note = tool.unavailable or "not available"
+        return result
+    problems: list[str] = []
+    for rep in range(repeat):
+        if sink and tool.sends:
+            sink.reset()
+        m = run_child(tool.command(rep), cwd=tool.cwd or ROOT, timeout=timeout, cpus=cpus)
+        if m.returncode not in (0, 3):
+            tail = (m.stderr.strip() or m.stdout.strip()).splitlines()[-3:]
+            problems.append(f"failed (exit {m.returncode}): {' / '.join(tail)[:300]}")
+            print(f"    {tool.name}: FAILED exit {m.returncode}\n      " + "\n      ".join(tail), flush=True)
+            break
+        got = tool.expect
+        if sink and tool.sends:
+            got = sink.stats()["records"]
+        elif m.records() is not None:
+            got = m.records() or 0
+        if got != tool.expect:
+            problems.append(f"count check: got {got:,} of {tool.expect:,}")
+        result.rates.append(got / m.wall_s)
+        result.rss_mb.append(m.peak_rss_mb)
+        print(f"    {tool.name}: {got / m.wall_s:,.0f} records/s, {m.wall_s:.1f} s, peak RSS {m.peak_rss_mb:.0f} MB",
+              flush=True)
+    result.note = "; ".join(filter(None, [result.note, *dict.fromkeys(problems)]))
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    command = "scripts/bench" + ("" if argv is None and len(sys.argv) <= 1 else " " + shlex.join(
+        sys.argv[1:] if argv is None else argv))
+    import os
+
+    n_cpu = len(os.sched_getaffinity(0))
+    pin = not args.no_pin and n_cpu >= 2
+    cpus = sorted(os.sched_getaffinity(0))
+    client_cpus, sink_cpus = ({cpus[0]}, {cpus[-1]}) if pin else (None, None)
+    data = ROOT / "bench" / "data"
+    data.mkdir(parents=True, exist_ok=True)
+    results: list[Result] = []
+    notes: list[str] = []
+    sinks: dict[str, Sink] = {}
+
+    def sink_for(kind: str) -> Sink:
+        if kind not in sinks:
+            sinks[kind] = Sink(ROOT, 20.0 if kind == "slow" else 0.0, sink_cpus)
+        return sinks[kind]
+
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="lb-bench-") as tmp:
+        env = Env(root=ROOT, data=data, tmp=Path(tmp), sizes=args.size_map, seed=args.seed,
+                  fast_url=lambda: sink_for("fast").url, slow_url=lambda: sink_for("slow").url)
+        try:
+            for name in args.workloads:
+                print(f"== {name}", flush=True)
+                if name == "mapping":
+                    results += run_mapping(ROOT, args.size_map["mapping"], args.repeat, client_cpus)
+                    continue
+                try:
+                    if name in ("csv", "xml", "excel"):
+                        batch = [file_workload(env, name)]
+                    elif name == "odbc":
+                        batch = [odbc_workload(env)]
+                    elif name == "latency":
+                        batch = latency_workloads(env)
+                    else:
+                        batch = http_workloads(env)
+                except Exception as exc:  # preparing one workload must not end the bench
+                    results.append(Result(name, "-", "none", note=f"could not prepare: {exc}"))
+                    print(f"    could not prepare {name}: {exc}", flush=True)
+                    continue
+                for w in batch:
+                    if w.unavailable:
+                        results.append(Result(w.name, "-", "none", note=w.unavailable))
+                        print(f"    {w.unavailable}", flush=True)
+                        continue
+                    sink = None if w.sink == "none" else sink_for(w.sink)
+                    for tool in w.tools:
+                        results.append(run_tool(w, tool, sink, args.repeat, args.timeout, client_cpus))
+        finally:
+            for s in sinks.values():
+                s.stop()
+    if pin:
+        notes.append(f"clients pinned to CPU {cpus[0]}, the sink to CPU {cpus[-1]} (one core each)")
+    notes.append(f"sizes: {', '.join(f'{k}={v:,}' for k, v in args.size_map.items())}; seed {args.seed}; "
+                 f"repeats {args.repeat}; bench took {time.monotonic() - started:.0f} s")
+    targets = [] if args.quick else evaluate(results)
+    print()
+    print(text_table(results))
+    for t in targets:
+        print(f"  {t}")
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    write_markdown(args.output, results, targets, command, notes)
+    print(f"\nwritten to {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,64 @@
+"""The legacy_bridge job files the bench runs (jobs/bench.toml in a temporary project folder)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from bench.mapping import MAPPING_TOML
+
+
+def _s(value: str) -> str:
+    return json.dumps(value)  # a TOML basic string
+
+
+def files_source(data_file: Path, fmt: str) -> str:
+    formats = {
+        "csv": '{ kind = "csv", encoding = "cp1252", delimiter = ";" }',
+        "xml": '{ kind = "xml", record = "Customer" }',
+        "excel": '{ kind = "excel", sheet = "Customers" }',
+    }
+    return f'''
+[flows.source]
+kind = "files"
+transport = {{ kind = "local" }}
+path = {_s(str(data_file.parent.resolve()))}
+pattern = [{_s(data_file.name)}]
+format = {formats[fmt]}
+after = {{ success = "leave", failure = "leave" }}
+'''
+
+
+def odbc_source(connection: str, table: str) -> str:
+    return f'''
+[flows.source]
+kind = "odbc"
+connection = {_s(connection)}
+table = {_s(table)}
+mode = "incremental"
+cursor = ["CUSTNO"]
+'''
+
+
+def target(url: str, concurrency: int) -> str:
+    return f'''
+[flows.target]
+kind = "hubspot"
+base_url = {_s(url)}
+object = "contacts"
+id_property = "erp_id"
+auth = {{ type = "bearer", token = "bench" }}
+batch_size = 100
+concurrency = {concurrency}
+'''
+
+
+def write_job(project: Path, source_toml: str, url: str, concurrency: int) -> Path:
+    """``project/jobs/bench.toml``: one flow, source -> the 12-field mapping -> hubspot -> the sink."""
+    jobs = project / "jobs"
+    jobs.mkdir(parents=True, exist_ok=True)
+    text = (f'name = "bench"\ndescription = "scripts/bench workload"\n\n[[flows]]\nname = "customers"\n'
+            f"{source_toml}{MAPPING_TOML}{target(url, concurrency)}")
+    path = jobs / "bench.toml"
+    path.write_text(text, encoding="utf-8")
+    return path

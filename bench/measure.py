@@ -1,0 +1,93 @@
+"""Run one child process and measure it: wall time and its own peak RSS.
+
+The peak is the child's ``VmHWM`` (high-water resident set of the program after exec),
+polled from /proc every 20 ms; ``ru_maxrss`` is not used because Linux carries the
+parent's resident set at fork time into it, so every child would look as big as the harness.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass
+class Measurement:
+    wall_s: float
+    peak_rss_mb: float
+    returncode: int
+    stdout: str
+    stderr: str
+
+    def records(self) -> int | None:
+        """The ``{"records": n}`` line an alternative prints last, if any."""
+        for line in reversed(self.stdout.strip().splitlines()):
+            if line.startswith("{"):
+                try:
+                    return int(json.loads(line)["records"])
+                except (ValueError, KeyError, TypeError):
+                    return None
+        return None
+
+
+def _hwm_kb(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/status", "rb") as f:
+            for line in f:
+                if line.startswith(b"VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+class _Watcher(threading.Thread):
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.peak_kb = pid, 0
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.is_set():
+            kb = _hwm_kb(self.pid)
+            if kb is not None:
+                self.peak_kb = max(self.peak_kb, kb)
+            self.done.wait(0.02)
+
+
+def run_child(cmd: list[str], *, cwd: Path, env: dict[str, str] | None = None, timeout: float = 3600.0,
+              cpus: set[int] | None = None) -> Measurement:
+    """Run ``cmd`` to its end; output goes to temporary files so a chatty child never blocks."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=err, stdin=subprocess.DEVNULL)
+        if cpus:
+            with contextlib.suppress(OSError):
+                os.sched_setaffinity(proc.pid, cpus)
+        watcher = _Watcher(proc.pid)
+        watcher.start()
+        timer = threading.Timer(timeout, proc.kill)
+        timer.start()
+        try:
+            # wait without reaping, so /proc/<pid> stays readable for a last look at the peak
+            os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT)
+            wall = time.perf_counter() - start
+            watcher.done.set()
+            watcher.join()
+            last = _hwm_kb(proc.pid)
+            proc.wait()
+        finally:
+            timer.cancel()
+            watcher.done.set()
+        peak = max(watcher.peak_kb, last or 0)
+        out.seek(0)
+        err.seek(0)
+        return Measurement(wall, peak / 1024, proc.returncode or 0,
+                           out.read().decode(errors="replace"), err.read().decode(errors="replace"))

@@ -1,0 +1,103 @@
+"""The results table: printed, and written to bench/RESULTS.md with the date, machine and command."""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import sys
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+
+@dataclass
+class Result:
+    workload: str
+    tool: str
+    role: str
+    rates: list[float] = field(default_factory=list)  # records/s per repeat
+    rss_mb: list[float] = field(default_factory=list)
+    note: str = ""
+
+    @property
+    def rate(self) -> float | None:
+        return statistics.median(self.rates) if self.rates else None
+
+    @property
+    def rss(self) -> float | None:
+        return max(self.rss_mb) if self.rss_mb else None
+
+
+HEADERS = ["workload", "tool", "records/s (median)", "peak RSS MB", "legacy_bridge / this", "note"]
+
+
+def rows(results: list[Result]) -> list[list[str]]:
+    lb_rate: dict[str, float] = {}
+    for r in results:
+        if r.role == "legacy_bridge" and r.rate:
+            lb_rate[r.workload] = r.rate
+    out = []
+    for r in results:
+        ratio = ""
+        if r.role != "legacy_bridge" and r.rate and r.workload in lb_rate:
+            ratio = f"{lb_rate[r.workload] / r.rate:.2f}x"
+        out.append([r.workload, r.tool, f"{r.rate:,.0f}" if r.rate else "-",
+                    f"{r.rss:,.0f}" if r.rss else "-", ratio, r.note])
+    return out
+
+
+def text_table(results: list[Result]) -> str:
+    body = rows(results)
+    widths = [max(len(h), *(len(row[i]) for row in body)) if body else len(h) for i, h in enumerate(HEADERS)]
+    lines = ["  ".join(h.ljust(widths[i]) for i, h in enumerate(HEADERS)).rstrip(),
+             "  ".join("-" * w for w in widths)]
+    lines += ["  ".join(c.ljust(widths[i]) for i, c in enumerate(row)).rstrip() for row in body]
+    return "\n".join(lines)
+
+
+def markdown_table(results: list[Result]) -> str:
+    lines = ["| " + " | ".join(HEADERS) + " |", "| --- | --- | ---: | ---: | ---: | --- |"]
+    lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in rows(results)]
+    return "\n".join(lines)
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    mem_gb = 0.0
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                mem_gb = int(line.split()[1]) / 1024 / 1024
+    except OSError:
+        pass
+    return (f"{os.cpu_count()} cores ({cpu}), {mem_gb:.1f} GB memory, {platform.system()} {platform.release()}, "
+            f"Python {sys.version.split()[0]}")
+
+
+def write_markdown(path: Path, results: list[Result], targets: list[str], command: str,
+                   notes: list[str]) -> None:
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    parts = [
+        "# Benchmark results",
+        "",
+        f"- date: {when}",
+        f"- machine: {machine()}",
+        f"- command: `{command}`",
+        "",
+        "Records/s are end to end for one process run (start-up included), the median of the repeats; "
+        "peak RSS is that process's own maximum resident set (`wait4` rusage), the largest of the repeats. "
+        "The ratio is legacy_bridge's rate divided by the tool's (above 1: legacy_bridge is faster).",
+        "",
+        markdown_table(results),
+        "",
+    ]
+    if targets:
+        parts += ["## Targets (issue 10)", "", *[f"- {t}" for t in targets], ""]
+    if notes:
+        parts += ["## Notes", "", *[f"- {n}" for n in notes], ""]
+    path.write_text("\n".join(parts), encoding="utf-8")

@@ -1,0 +1,45 @@
+"""The issue's targets, checked against what was measured."""
+
+from __future__ import annotations
+
+from bench.report import Result
+
+# workload -> (records/s at least, peak RSS MB at most or None)
+TARGETS: dict[str, tuple[float, float | None]] = {
+    "csv": (200_000, 150), "xml": (60_000, 100), "excel": (50_000, None), "odbc": (250_000, 150),
+    "latency 20ms c=32": (100_000, None),
+}
+# workload -> (alternative tool prefix, legacy_bridge must be at least this many times faster)
+RATIOS = [("csv", "hand-written (requests", 3.0), ("csv", "dlt", 10.0)]
+
+
+def _lb(results: list[Result], workload: str) -> Result | None:
+    return next((r for r in results if r.workload == workload and r.role == "legacy_bridge" and r.rate), None)
+
+
+def evaluate(results: list[Result]) -> list[str]:
+    lines = []
+    for workload, (rate, rss) in TARGETS.items():
+        lb = _lb(results, workload)
+        if lb is None or lb.rate is None:
+            continue
+        ok = lb.rate >= rate and (rss is None or (lb.rss or 0) <= rss)
+        want = f">= {rate:,.0f} records/s" + (f", RSS <= {rss:.0f} MB" if rss else "")
+        lines.append(f"{workload}: {'met' if ok else 'MISSED'} - want {want}; "
+                     f"measured {lb.rate:,.0f} records/s, {lb.rss or 0:.0f} MB")
+    for workload, prefix, factor in RATIOS:
+        lb = _lb(results, workload)
+        alt = next((r for r in results if r.workload == workload and r.tool.startswith(prefix) and r.rate), None)
+        if lb and alt and lb.rate and alt.rate:
+            ratio = lb.rate / alt.rate
+            lines.append(f"{workload}: {'met' if ratio >= factor else 'MISSED'} - want >= {factor:.0f}x {alt.tool}; "
+                         f"measured {ratio:.2f}x")
+    compiled = next((r for r in results if r.workload.startswith("mapping") and r.role == "legacy_bridge"
+                     and r.rate), None)
+    hand = next((r for r in results if r.workload.startswith("mapping") and "strptime" in r.tool and r.rate), None)
+    if compiled and hand and compiled.rate and hand.rate:
+        slower = hand.rate / compiled.rate
+        lines.append(f"mapping: {'met' if slower <= 1.5 else 'MISSED'} - want within 1.5x of hand-written; "
+                     f"compiled is {slower:.2f}x slower" if slower >= 1 else
+                     f"mapping: met - compiled is {1 / slower:.2f}x faster than hand-written")
+    return lines
