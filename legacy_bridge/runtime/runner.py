@@ -25,7 +25,7 @@ from legacy_bridge.mapping import Mapper, compile_mapping
 from legacy_bridge.observe import events
 from legacy_bridge.observe.logs import get_logger
 from legacy_bridge.observe.redact import redact
-from legacy_bridge.records import Batch, Counts, Delivery, MappedBatch, Reject
+from legacy_bridge.records import Batch, Checkpoint, Counts, Delivery, MappedBatch, Reject
 from legacy_bridge.runtime.context import FlowContext
 from legacy_bridge.runtime.deletes import DeletePlan, plan_deletes, send_deletes
 from legacy_bridge.runtime.locks import FlowLease
@@ -191,27 +191,38 @@ class FlowRun:
                                             if mapped.payloads else _Done())
                 inflight.append(_InFlight(batch, mapped, future))
                 while inflight and (len(inflight) >= window or inflight[0].future.done()):
-                    self._commit_head(inflight, ctx, source, timeout=None)
+                    self._settle(inflight, ctx, source, timeout=None)
                 if self.stop.is_set():
                     break
             while inflight:
-                self._commit_head(inflight, ctx, source,
-                                  timeout=self.options.drain_timeout_s if self.stop.is_set() else None)
+                self._settle(inflight, ctx, source,
+                             timeout=self.options.drain_timeout_s if self.stop.is_set() else None)
         finally:
             for item in inflight:  # not committed: they will be sent again next run
                 item.future.cancel()
             pool.shutdown(wait=True, cancel_futures=True)
 
-    def _commit_head(self, inflight: deque[_InFlight], ctx: FlowContext, source: Source,
-                     timeout: float | None) -> None:
-        head = inflight[0]
+    def _settle(self, inflight: deque[_InFlight], ctx: FlowContext, source: Source,
+                timeout: float | None) -> None:
+        """Commit the acknowledged batches at the head of the window, in source order, in one
+        transaction: the oldest is waited for (up to ``timeout``); those behind it are taken only
+        if already answered, so no commit is ever held back (the crash window stays the in-flight
+        batches).  A delivery that failed is left at the head: the next call raises it."""
         try:
-            delivery = head.future.result(timeout=timeout)
+            ready = [(inflight[0], inflight[0].future.result(timeout=timeout))]
         except FutureTimeout:
             raise Interrupted(f"in-flight batches did not finish within {timeout:.0f}s of the stop request; "
                               "they will be sent again next run") from None
         inflight.popleft()
-        batch, mapped = head.batch, head.mapped
+        while inflight and inflight[0].future.done() and inflight[0].future.exception() is None:
+            ready.append((inflight[0], inflight[0].future.result()))
+            inflight.popleft()
+        self._commit(ready, ctx, source)
+
+    def _outcome(self, item: _InFlight, delivery: Delivery) -> tuple[Checkpoint, list[Reject], Counts, list[str]]:
+        """What one acknowledged batch commits: its checkpoint, its rejects (the source's, the
+        mapping's and the target's), its counts, and the deleted keys still to be sent."""
+        batch, mapped = item.batch, item.mapped
         rejects: list[Reject] = [*batch.rejects, *mapped.rejects]
         for index, reason, field_name in delivery.rejected:
             payload = mapped.payloads[index]
@@ -226,16 +237,21 @@ class FlowRun:
         checkpoint, gone = batch.checkpoint, list(batch.checkpoint.deleted_keys) if self.deletes else []
         if gone:  # forgotten only once the target acknowledged their deletes (runtime/deletes.py)
             checkpoint = replace(checkpoint, deleted_keys=())
-        self.store.commit_batch(run_id=ctx.run_id, job=ctx.job, flow=ctx.flow, checkpoint=checkpoint,
-                                rejects=rejects, counts=counts)
-        self.counts.add(counts)
-        events.batch_committed(ctx.job, ctx.flow, counts)
-        for reject in rejects:
-            self.log.warning("rejected %s%s%s: %s", reject.origin, f" {reject.position}" if reject.position else "",
-                             f" key {reject.key}" if reject.key else "", reject.reason)
-        source.committed(batch, ctx)
-        if gone and self.deletes is not None:
-            self.counts.add(send_deletes(ctx, self.deletes, gone, batch.origin))
+        return checkpoint, rejects, counts, gone
+
+    def _commit(self, ready: list[tuple[_InFlight, Delivery]], ctx: FlowContext, source: Source) -> None:
+        outcomes = [self._outcome(item, delivery) for item, delivery in ready]
+        self.store.commit_batches(run_id=ctx.run_id, job=ctx.job, flow=ctx.flow,
+                                  items=[(checkpoint, rejects, counts) for checkpoint, rejects, counts, _ in outcomes])
+        for (item, _delivery), (_checkpoint, rejects, counts, gone) in zip(ready, outcomes, strict=True):
+            self.counts.add(counts)
+            events.batch_committed(ctx.job, ctx.flow, counts)
+            for reject in rejects:
+                self.log.warning("rejected %s%s%s: %s", reject.origin, f" {reject.position}" if reject.position else "",
+                                 f" key {reject.key}" if reject.key else "", reject.reason)
+            source.committed(item.batch, ctx)
+            if gone and self.deletes is not None:
+                self.counts.add(send_deletes(ctx, self.deletes, gone, item.batch.origin))
 
     def _dry_run(self, batch: Batch, mapped: MappedBatch, target: Target) -> None:
         c = self.counts

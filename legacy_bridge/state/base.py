@@ -157,6 +157,15 @@ class StateStore(ABC):
         its reject count, and status done when finished), the hashes to remember, the keys
         to forget, the rejects, and the run's counts.  Either all of it or none of it."""
 
+    def commit_batches(self, *, run_id: int, job: str, flow: str,
+                       items: Sequence[tuple[Checkpoint, Sequence[Reject], Counts]]) -> None:
+        """``commit_batch`` for several batches in source order, in ONE transaction (the runner
+        uses it when several contiguous batches were acknowledged together).  Stores that can
+        must override this; the default commits them one by one, still in order."""
+        for checkpoint, rejects, counts in items:
+            self.commit_batch(run_id=run_id, job=job, flow=flow, checkpoint=checkpoint,
+                              rejects=rejects, counts=counts)
+
     @abstractmethod
     def reset(self, job: str, flow: str) -> None:
         """Forget the flow's watermark, record hashes and file ledger (runs and rejects stay)."""

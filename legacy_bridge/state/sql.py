@@ -207,24 +207,35 @@ class SqlStateStore(StateStore):
 
     def commit_batch(self, *, run_id: int, job: str, flow: str, checkpoint: Checkpoint,
                      rejects: Sequence[Reject], counts: Counts) -> None:
+        self.commit_batches(run_id=run_id, job=job, flow=flow, items=[(checkpoint, rejects, counts)])
+
+    def commit_batches(self, *, run_id: int, job: str, flow: str,
+                       items: Sequence[tuple[Checkpoint, Sequence[Reject], Counts]]) -> None:
         with self._op("commit a batch checkpoint (nothing of it was kept)", job=job, flow=flow, run=run_id):
             now = utcnow()
-            reject_rows = rows.reject_rows(rejects, job=job, flow=flow, run_id=run_id, now=now)
-            mark = None if checkpoint.watermark is None else codec.encode(checkpoint.watermark)
+            total = Counts()
             with self._write() as conn:
-                if mark is not None:
-                    conn.execute(self._watermark_upsert, {"job": job, "flow": flow, "value": mark, "updated": now})
-                if checkpoint.file is not None:
-                    self._file_progress(conn, checkpoint, len(reject_rows), now)
-                if checkpoint.hashes:
-                    latest = dict(checkpoint.hashes)  # one row per key, the last hash wins
-                    conn.execute(self._hash_upsert,
-                                 [{"job": job, "flow": flow, "key": k, "hash": h} for k, h in latest.items()])
-                for chunk in _chunks(list(checkpoint.deleted_keys)):
-                    conn.execute(self._hash_delete(job, flow).where(hashes.c.key.in_(chunk)))
-                if reject_rows:
-                    conn.execute(reject_table.insert(), reject_rows)
-                self._add_counts(conn, run_id, counts)
+                for checkpoint, rejects, counts in items:
+                    self._commit_one(conn, run_id, job, flow, checkpoint, rejects, now)
+                    total.add(counts)
+                self._add_counts(conn, run_id, total)
+
+    def _commit_one(self, conn: Connection, run_id: int, job: str, flow: str, checkpoint: Checkpoint,
+                    rejects: Sequence[Reject], now: Any) -> None:
+        reject_rows = rows.reject_rows(rejects, job=job, flow=flow, run_id=run_id, now=now)
+        if checkpoint.watermark is not None:
+            conn.execute(self._watermark_upsert, {"job": job, "flow": flow,
+                                                  "value": codec.encode(checkpoint.watermark), "updated": now})
+        if checkpoint.file is not None:
+            self._file_progress(conn, checkpoint, len(reject_rows), now)
+        if checkpoint.hashes:
+            latest = dict(checkpoint.hashes)  # one row per key, the last hash wins
+            conn.execute(self._hash_upsert,
+                         [{"job": job, "flow": flow, "key": k, "hash": h} for k, h in latest.items()])
+        for chunk in _chunks(list(checkpoint.deleted_keys)):
+            conn.execute(self._hash_delete(job, flow).where(hashes.c.key.in_(chunk)))
+        if reject_rows:
+            conn.execute(reject_table.insert(), reject_rows)
 
     def _file_progress(self, conn: Connection, checkpoint: Checkpoint, n_rejects: int, now: Any) -> None:
         progress = checkpoint.file
