@@ -12,29 +12,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Column, Integer, MetaData, String, Table, Text, and_, delete, select, update
+from sqlalchemy import and_, delete, select, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+from sqlalchemy.exc import IntegrityError
 
 from legacy_bridge.errors import StateError
 from legacy_bridge.observe.redact import redact
 from legacy_bridge.state.base import StateStore
 from legacy_bridge.state.engine import IMMEDIATE
-from legacy_bridge.state.schema import UTCDateTime
+from legacy_bridge.state.schema import alert_incidents
 
-metadata = MetaData()
-
-incidents = Table(
-    "alert_incidents", metadata,
-    Column("job", String(200), primary_key=True),
-    Column("flow", String(200), primary_key=True),
-    Column("kind", String(20), primary_key=True),  # failed | rejects | lag
-    Column("opened", UTCDateTime, nullable=False),
-    Column("last_seen", UTCDateTime, nullable=False),
-    Column("run_id", Integer),
-    Column("summary", Text, nullable=False),
-    Column("notified", Boolean, nullable=False, default=False),
-)
+incidents = alert_incidents  # in the versioned schema (state/schema.py, migration 3)
 
 
 @dataclass(frozen=True)
@@ -59,7 +47,7 @@ def _row(row: Any) -> Incident:
                     notified=bool(row.notified))
 
 
-_ready: set[int] = set()
+
 
 
 class IncidentBook:
@@ -72,15 +60,6 @@ class IncidentBook:
                              "alert incidents cannot be kept",
                              hint="use the SQL state store (a SQLite path or a PostgreSQL URL)")
         self.engine = engine
-        if id(engine) not in _ready:
-            self._create()
-            _ready.add(id(engine))
-
-    def _create(self) -> None:
-        try:
-            metadata.create_all(self.engine, checkfirst=True)
-        except (OperationalError, ProgrammingError, IntegrityError):  # created by another process meanwhile
-            metadata.create_all(self.engine, checkfirst=True)
 
     def _write(self) -> Any:
         return self.engine.execution_options(**{IMMEDIATE: True}).begin()

@@ -181,6 +181,18 @@ heartbeats = Table(
     Column("info", Text),
 )
 
+alert_incidents = Table(  # one open incident per (job, flow, kind): one alert, then one "recovered"
+    "alert_incidents", metadata,
+    Column("job", String(200), primary_key=True),
+    Column("flow", String(200), primary_key=True),
+    Column("kind", String(20), primary_key=True),  # failed | rejects | lag
+    Column("opened", UTCDateTime, nullable=False),
+    Column("last_seen", UTCDateTime, nullable=False),
+    Column("run_id", Integer),
+    Column("summary", Text, nullable=False),
+    Column("notified", Boolean, nullable=False, default=False),
+)
+
 
 # --- migrations ---------------------------------------------------------------------------
 
@@ -195,9 +207,16 @@ def _v2_heartbeats(conn: Connection) -> None:
     metadata.create_all(conn, tables=[heartbeats])
 
 
+def _v3_alert_incidents(conn: Connection) -> None:
+    """Open alert incidents (observe/alerts.py), so each incident alerts once.  checkfirst: stores
+    that ran an earlier development build may have created the table outside the versioning."""
+    metadata.create_all(conn, tables=[alert_incidents], checkfirst=True)
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("core tables", _v1_core),
     ("process heartbeats", _v2_heartbeats),
+    ("alert incidents", _v3_alert_incidents),
 ]
 LATEST = len(MIGRATIONS)
 _PG_LOCK_KEY = 0x4C42_5354  # "LBST": serialises migrations of one PostgreSQL database
