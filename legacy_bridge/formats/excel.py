@@ -1,31 +1,46 @@
-"""Workbooks: ``.xlsx``/``.xlsm`` with openpyxl (read-only, cached formula values), legacy
-``.xls`` with xlrd (the ``legacy-bridge[xls]`` extra).
+"""Workbooks: ``.xlsx``/``.xlsm`` with python-calamine or openpyxl, legacy ``.xls`` with xlrd
+(the ``legacy-bridge[xls]`` extra).
+
+``engine = "auto"`` (the default) estimates the sheet's in-memory size from its XML part
+(``excel_parts``) and loads it whole with python-calamine (about ten times faster) when
+the estimate fits ``memory_budget``; above it, openpyxl read-only streams the sheet with
+flat memory.  Both give the same rows (``excel_calamine`` normalises): dates as
+``datetime`` in either date system (1900/1904), integral numbers as ``int``, empty and
+empty-text cells as ``None``, ``_x000D_`` escapes decoded, merged cells valued in their
+top-left cell only.  The engine chosen is in the check's notes.
 
 Positions are worksheet row numbers; the origin names the sheet (``prices.xlsx[Sheet1]``).
-Dates come back as ``datetime`` in either date system (1900/1904).  Error cells
-(``#DIV/0!``, ``#N/A`` ...) make their row a reject; empty rows are skipped and do not
-count as records.  Encrypted or corrupt workbooks, and zip bombs (entries inflating
-beyond ``max_uncompressed_mb``), are rejected whole before anything is sent.
+Error cells (``#DIV/0!``, ``#N/A`` ...) make their row a reject; empty rows are skipped
+and do not count as records.  Encrypted or corrupt workbooks, and zip bombs (entries
+inflating beyond ``max_uncompressed_mb``), are rejected whole before anything is sent.
+``check`` and ``rows`` share one read: the plan (and a loaded sheet) is kept per path,
+size and mtime between the two.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import zipfile
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field
 
 from legacy_bridge.errors import ConfigError, FormatError, RowError
+from legacy_bridge.formats import excel_calamine
 from legacy_bridge.formats.base import FileCheck
 from legacy_bridge.formats.columns import DuplicateRule, column_names
+from legacy_bridge.formats.excel_calamine import SheetRow, norm
+from legacy_bridge.formats.excel_parts import ByteSize, SheetPart, SheetScan, locate_sheet, scan_sheet
 from legacy_bridge.formats.workbook_guard import check_zip, kind_of
 from legacy_bridge.records import PositionKind, Row
 from legacy_bridge.registry import Spec
 
-# A sheet as (row number, [(value, error text or None) ...]) rows.
-Cells = list[tuple[Any, str | None]]
+Engine = Literal["auto", "calamine", "openpyxl"]
+MB = 1024 * 1024
 
 
 class ExcelSpec(Spec):
@@ -37,6 +52,23 @@ class ExcelSpec(Spec):
     duplicate_headers: DuplicateRule = "reject"
     max_uncompressed_mb: int = Field(default=512, ge=1)
     max_ratio: float = Field(default=200.0, gt=1)
+    engine: Engine = Field(default="auto", description="xlsx reader: auto (calamine within memory_budget, "
+                                                        "else openpyxl streaming), calamine, openpyxl")
+    memory_budget: ByteSize = Field(default=300 * MB, description="largest estimated in-memory sheet the fast "
+                                                                  "reader may load, e.g. \"300MB\"")
+
+
+@dataclass(slots=True)
+class _Plan:
+    """How one file (path, size, mtime) is read; kept from ``check`` for ``rows``."""
+
+    key: tuple[str, int, int]
+    engine: str  # "calamine" | "openpyxl" | "xlrd"
+    notes: list[str] = field(default_factory=list)
+    part: SheetPart | None = None
+    scan: SheetScan | None = None
+    sheet: Any = None  # the loaded calamine sheet, held from check until rows has read it
+    records: int | None = None
 
 
 class ExcelFormat:
@@ -45,25 +77,77 @@ class ExcelFormat:
     def __init__(self, spec: ExcelSpec) -> None:
         self.spec = spec
         self._sheets: dict[str, str] = {}  # path -> sheet title (for origins)
+        self._plan: _Plan | None = None  # the last file planned (one at a time: memory stays bounded)
 
     def origin(self, path: str, display_name: str) -> str:
         sheet = self._sheets.get(path)
         return f"{display_name}[{sheet}]" if sheet else display_name
 
-    # --- opening --------------------------------------------------------------------------------
-    def _sheet_rows(self, path: str, display: str) -> Iterator[tuple[int, Cells]]:
+    # --- choosing the engine --------------------------------------------------------------------
+    def _planned(self, path: str, display: str) -> _Plan:
+        try:
+            st = os.stat(path)
+        except OSError as exc:
+            raise FormatError(f"cannot read {display}: {exc}", where={"file": display}) from exc
+        key = (path, st.st_size, st.st_mtime_ns)
+        if self._plan is None or self._plan.key != key:
+            self._plan = None  # release the previous file's sheet before loading another
+            self._plan = self._plan_for(path, display, key)
+        return self._plan
+
+    def _plan_for(self, path: str, display: str, key: tuple[str, int, int]) -> _Plan:
         kind = kind_of(path)
-        if kind == "zip":
-            check_zip(path, display, self.spec.max_uncompressed_mb * 1024 * 1024, self.spec.max_ratio)
-            yield from self._openpyxl_rows(path, display)
-        elif kind == "ole":
+        if kind == "ole":
             if path.lower().endswith((".xlsx", ".xlsm")) or display.lower().endswith((".xlsx", ".xlsm")):
                 raise FormatError(f"{display} is an encrypted (password-protected) workbook",
                                   where={"file": display}, hint="ask for an unprotected export")
-            yield from self._xlrd_rows(path, display)
-        else:
+            return _Plan(key, "xlrd", ["engine xlrd (legacy .xls)"])
+        if kind != "zip":
             raise FormatError(f"{display} is not an Excel workbook (neither xlsx nor xls)", where={"file": display},
                               hint="check the export; CSV files need format.kind = \"csv\"")
+        s = self.spec
+        check_zip(path, display, s.max_uncompressed_mb * MB, s.max_ratio)
+        if s.engine == "openpyxl":
+            return _Plan(key, "openpyxl", ["engine openpyxl (streaming, as configured)"])
+        if s.engine == "auto" and not excel_calamine.available():
+            return _Plan(key, "openpyxl", ["engine openpyxl (streaming): python-calamine is not installed"])
+        try:
+            with zipfile.ZipFile(path) as zf:
+                names, part = locate_sheet(zf, s.sheet)
+                if part is None:
+                    self._no_sheet(names, display)
+                if part is None or part.entry is None:
+                    return _Plan(key, "openpyxl", ["engine openpyxl: the sheet's XML part was not found"])
+                size = (f"sheet XML {part.xml_bytes / MB:,.0f} MB + shared strings {part.strings_bytes / MB:,.0f} MB"
+                        f", estimated {part.estimate / MB:,.0f} MB in memory")
+                if s.engine == "auto" and part.estimate > s.memory_budget:
+                    return _Plan(key, "openpyxl", [f"engine openpyxl (streaming): {size}, above the "
+                                                   f"{s.memory_budget / MB:,.0f} MB memory_budget"], part)
+                scan = scan_sheet(zf, part.entry)
+        except (zipfile.BadZipFile, KeyError, OSError, UnicodeDecodeError) as exc:
+            raise FormatError(f"{display} is not a readable workbook: {type(exc).__name__}: {exc}",
+                              where={"file": display}, hint="ask for the file again") from exc
+        if scan.unplaced:
+            return _Plan(key, "openpyxl", ["engine openpyxl: error cells without cell references"], part)
+        why = "as configured" if s.engine == "calamine" else f"within the {s.memory_budget / MB:,.0f} MB memory_budget"
+        return _Plan(key, "calamine", [f"engine calamine ({size}, {why})"], part, scan)
+
+    def _no_sheet(self, names: list[str], display: str) -> None:
+        raise FormatError(f"{display} has no sheet {self.spec.sheet!r}; its sheets: {', '.join(names)}",
+                          where={"file": display}, hint="fix format.sheet (a name, or an index from 0)")
+
+    # --- opening --------------------------------------------------------------------------------
+    def _sheet_rows(self, plan: _Plan, path: str, display: str) -> Iterator[SheetRow]:
+        if plan.engine == "calamine":
+            assert plan.part is not None and plan.scan is not None
+            if plan.sheet is None:
+                plan.sheet = excel_calamine.load_sheet(path, display, plan.part.index)
+            self._sheets[path] = plan.part.name
+            yield from excel_calamine.sheet_rows(plan.sheet, plan.scan, display)
+        elif plan.engine == "xlrd":
+            yield from self._xlrd_rows(path, display)
+        else:
+            yield from self._openpyxl_rows(path, display)
 
     def _pick(self, names: list[str], display: str) -> int:
         sheet = self.spec.sheet
@@ -72,10 +156,10 @@ class ExcelFormat:
                 return sheet
         elif sheet in names:
             return names.index(sheet)
-        raise FormatError(f"{display} has no sheet {sheet!r}; its sheets: {', '.join(names)}",
-                          where={"file": display}, hint="fix format.sheet (a name, or an index from 0)")
+        self._no_sheet(names, display)
+        raise AssertionError  # unreachable: _no_sheet raises
 
-    def _openpyxl_rows(self, path: str, display: str) -> Iterator[tuple[int, Cells]]:
+    def _openpyxl_rows(self, path: str, display: str) -> Iterator[SheetRow]:
         import openpyxl
 
         try:
@@ -90,7 +174,9 @@ class ExcelFormat:
             try:
                 for row in ws.iter_rows():
                     number += 1
-                    yield number, [(_unescape(c.value), str(c.value) if c.data_type == "e" else None) for c in row]
+                    values = [norm(_unescape(c.value)) for c in row]
+                    errs = {i: str(c.value) for i, c in enumerate(row) if c.data_type == "e"} or None
+                    yield number, values, errs
             except FormatError:
                 raise
             except Exception as exc:
@@ -99,7 +185,7 @@ class ExcelFormat:
         finally:
             wb.close()
 
-    def _xlrd_rows(self, path: str, display: str) -> Iterator[tuple[int, Cells]]:
+    def _xlrd_rows(self, path: str, display: str) -> Iterator[SheetRow]:
         try:
             import xlrd
         except ImportError:
@@ -114,53 +200,69 @@ class ExcelFormat:
             sheet = book.sheet_by_index(self._pick(book.sheet_names(), display))
             self._sheets[path] = sheet.name
             for r in range(sheet.nrows):
-                yield r + 1, [_xlrd_cell(c, book.datemode, xlrd) for c in sheet.row(r)]
+                cells = [_xlrd_cell(c, book.datemode, xlrd) for c in sheet.row(r)]
+                errs = {i: e for i, (_, e) in enumerate(cells) if e is not None} or None
+                yield r + 1, [e if e is not None else norm(v) for v, e in cells], errs
         finally:
             book.release_resources()
 
     # --- records ------------------------------------------------------------------------------------
-    def _records(self, path: str, display: str, start: int, check: bool) -> Iterator[tuple[int, Any]]:
+    def _records(self, plan: _Plan, path: str, display: str, start: int, check: bool) -> Iterator[tuple[int, Any]]:
         s = self.spec
         names: list[str] | None = list(s.columns) if s.columns else None
         first_data = s.header_row + s.skip_rows + 1
         index = 0
-        for number, cells in self._sheet_rows(path, display):
+        for number, values, errs in self._sheet_rows(plan, path, display):
             if number == s.header_row and names is None:
-                raw = [v for v, _ in cells]
+                raw = list(values)
                 while raw and raw[-1] is None:
                     raw.pop()
                 names = column_names(raw, display, {"file": display, "row": number}, s.duplicate_headers)
                 continue
-            if number < first_data or all(v is None or v == "" for v, _ in cells):
+            if number < first_data or (errs is None and all(v is None for v in values)):
                 continue
             if names is None:
-                names = [f"column_{i + 1}" for i in range(len(cells))]
+                names = [f"column_{i + 1}" for i in range(len(values))]
             if index >= start:
-                yield number, (None if check else _row(cells, names, display, number))
+                yield number, (None if check else _row(values, errs, names, display, number))
             index += 1
 
     def check(self, path: str, display_name: str) -> FileCheck:
-        count = sum(1 for _ in self._records(path, display_name, 0, check=True))
-        notes = [f"sheet {self._sheets.get(path, '?')}"]
-        return FileCheck(records=count, notes=notes)
+        plan = self._planned(path, display_name)
+        try:
+            if plan.records is None:
+                plan.records = sum(1 for _ in self._records(plan, path, display_name, 0, check=True))
+        except BaseException:
+            self._plan = None
+            raise
+        notes = [f"sheet {self._sheets.get(path, '?')}", *plan.notes]
+        return FileCheck(records=plan.records, notes=notes)
 
     def rows(self, path: str, display_name: str, start: int = 0) -> Iterator[tuple[int, Row | RowError]]:
-        return self._records(path, display_name, start, check=False)
+        plan = self._planned(path, display_name)
+        try:
+            yield from self._records(plan, path, display_name, start, check=False)
+        finally:
+            plan.sheet = None  # the sheet has been read: free it (the plan keeps the count)
 
 
-def _row(cells: Cells, names: list[str], display: str, number: int) -> Row | RowError:
+def _row(values: list[Any], errs: dict[int, str] | None, names: list[str], display: str,
+         number: int) -> Row | RowError:
     width = len(names)
-    for i, (value, error) in enumerate(cells):
-        if error is not None:
-            field = names[i] if i < width else f"column_{i + 1}"
-            return RowError(f"cell {_col(i)}{number} holds the error {error}", field=field, value=error,
-                            where={"file": display, "row": number})
-        if i >= width and value is not None and value != "":
-            return RowError(f"cell {_col(i)}{number} holds a value beyond the header's {width} columns",
-                            value=str(value)[:200], where={"file": display, "row": number})
-    row: Row = dict(zip(names, (v for v, _ in cells), strict=False))
-    for name in names[len(cells):]:
-        row[name] = None
+    if errs:
+        i = min(errs)
+        field = names[i] if i < width else f"column_{i + 1}"
+        return RowError(f"cell {_col(i)}{number} holds the error {errs[i]}", field=field, value=errs[i],
+                        where={"file": display, "row": number})
+    if len(values) > width:
+        for i in range(width, len(values)):
+            if values[i] is not None:
+                return RowError(f"cell {_col(i)}{number} holds a value beyond the header's {width} columns",
+                                value=str(values[i])[:200], where={"file": display, "row": number})
+    row: Row = dict(zip(names, values, strict=False))
+    if len(values) < width:
+        for name in names[len(values):]:
+            row[name] = None
     return row
 
 

@@ -10,7 +10,9 @@ children as lists, elements with children as nested dicts) and the record's attr
 
 The parser never resolves entities, loads DTDs or touches the network, and keeps
 libxml2's depth and size limits (no huge_tree): entity bombs and absurd nesting make
-the file a reject.  Records are cleared as they are consumed, so memory stays flat.
+the file a reject.  Records are cleared as they are consumed (with what precedes them,
+at every level), so memory stays flat.  Field paths are compiled once (``xml_fields``).
+``check`` parses without building a tree: a target parser that only counts records.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from pydantic import Field, model_validator
 
 from legacy_bridge.errors import FormatError, RowError
 from legacy_bridge.formats.base import FileCheck
+from legacy_bridge.formats.xml_fields import FieldReader, tag_matches, text_of
 from legacy_bridge.records import PositionKind, Row
 from legacy_bridge.registry import Spec
 
@@ -61,7 +64,8 @@ class XmlFormat:
         steps = [s for s in spec.record.split("/") if s]
         self._anchored = spec.record.startswith("/")
         self._steps = [self._clark(s) for s in steps]
-        self._fields = [(name, *self._compile(path)) for name, path in (spec.fields or {}).items()]
+        self._reader = FieldReader([(name, *self._compile(path)) for name, path in (spec.fields or {}).items()]
+                                   ) if spec.fields else None
 
     # --- names ---------------------------------------------------------------------------------
     def _clark(self, step: str, wildcard: bool = True) -> str:
@@ -73,14 +77,17 @@ class XmlFormat:
             return f"{{{uri}}}{local}"
         return f"{{*}}{step}" if wildcard else step
 
-    def _compile(self, path: str) -> tuple[str | None, str | None, bool]:
-        """(element path or None for the record itself, attribute or None, always a list)."""
+    def _compile(self, path: str) -> tuple[list[str] | str | None, str | None, bool]:
+        """(element steps - or a findall path when not plain steps - or None for the record itself,
+        attribute or None, always a list).  Empty steps are dropped (``a//b`` reads as ``a/b``)."""
         many = path.endswith("[]")
         path = path.removesuffix("[]")
         elem_part, _, attr = path.partition("@")
-        elem_part = elem_part.rstrip("/")
-        elem = "/".join(self._clark(s) for s in elem_part.split("/") if s) or None
-        return elem, (self._clark(attr, wildcard=False) if attr else None), many
+        steps = [s for s in elem_part.rstrip("/").split("/") if s and s != "."]
+        attribute = self._clark(attr, wildcard=False) if attr else None
+        if any(s in ("*", "..") or "[" in s for s in steps):
+            return "/".join(self._clark(s) for s in steps), attribute, many
+        return [self._clark(s) for s in steps] or None, attribute, many
 
     def _matches(self, elem: Any) -> bool:
         node = elem
@@ -104,11 +111,7 @@ class XmlFormat:
                     continue
                 count += 1
                 yield elem
-                elem.clear(keep_tail=True)
-                parent = elem.getparent()
-                if parent is not None:
-                    while elem.getprevious() is not None:
-                        del parent[0]
+                _release(elem, self._steps[-1])
         except etree.XMLSyntaxError as exc:
             line = exc.lineno if exc.lineno else None
             raise _Broken(f"{display} is not well-formed XML after record {count}: {exc.msg}",
@@ -118,39 +121,103 @@ class XmlFormat:
             raise FormatError(f"cannot read {display}: {exc}", where={"file": display}) from exc
 
     def check(self, path: str, display_name: str) -> FileCheck:
-        count = sum(1 for _ in self._iter(path, display_name))
+        count = self._count(path, display_name)
         notes = [] if count else [f"no <{self.spec.record}> records found"]
         return FileCheck(records=count, encoding=None, notes=notes)
 
+    def _count(self, path: str, display: str) -> int:
+        """Records in the file, by a parse that builds no tree (well-formedness included)."""
+        from lxml import etree
+
+        counter = (_PathCounter(self._steps, self._anchored) if len(self._steps) > 1 or self._anchored
+                   else _TagCounter(self._steps[-1]))
+        parser = etree.XMLParser(target=counter,  # type: ignore[arg-type]  # a duck-typed target (start/end/close)
+                                 resolve_entities=False, no_network=True, load_dtd=False,
+                                 huge_tree=False)
+        try:
+            etree.parse(path, parser)  # (not feed(): only a whole-document parse keeps the depth limit)
+        except etree.XMLSyntaxError as exc:
+            line = exc.lineno if exc.lineno else None
+            raise _Broken(f"{display} is not well-formed XML after record {counter.count}: {exc.msg}",
+                          records_before=counter.count, where={"file": display, "line": line},
+                          hint="the file may be truncated or corrupt; ask for it again") from exc
+        except OSError as exc:
+            raise FormatError(f"cannot read {display}: {exc}", where={"file": display}) from exc
+        return counter.count
+
     def rows(self, path: str, display_name: str, start: int = 0) -> Iterator[tuple[int, Row | RowError]]:
+        reader = self._reader
         for index, elem in enumerate(self._iter(path, display_name)):
             if index < start:
                 continue
             try:
-                row = self._row(elem) if self._fields else _flat(elem)
-            except (ValueError, TypeError) as exc:
+                row = reader.read(elem) if reader is not None else _flat(elem)
+            except (ValueError, TypeError) as exc:  # EntityInValue included
                 yield index + 1, RowError(f"cannot read record: {exc}", where={"file": display_name,
                                                                                 "record": index + 1})
                 continue
             yield index + 1, row
 
-    def _row(self, elem: Any) -> Row:
-        row: Row = {}
-        for name, path, attr, many in self._fields:
-            nodes = [elem] if path is None else elem.findall(path)
-            values = [(n.get(attr) if attr else _text(n)) for n in nodes]
-            if attr:
-                values = [v for v in values if v is not None]
-            row[name] = values if many else (values[0] if len(values) == 1 else (values or None))
-        return row
+
+class _TagCounter:
+    """A parser target: counts the ends of record elements (a record given as a tag)."""
+
+    def __init__(self, tag: str) -> None:
+        self.count = 0
+        self._tag = tag
+        if tag.startswith("{*}"):  # any namespace, or none: compare the local name
+            self._bare, self._suffix = tag[3:], "}" + tag[3:]
+            self.end = self._end_local  # type: ignore[method-assign]
+
+    def end(self, tag: str) -> None:
+        if tag == self._tag:
+            self.count += 1
+
+    def _end_local(self, tag: str) -> None:
+        if tag.endswith(self._suffix) or tag == self._bare:
+            self.count += 1
+
+    def close(self) -> int:
+        return self.count
 
 
-def _tag_matches(tag: Any, step: str) -> bool:
-    if not isinstance(tag, str):
-        return False
-    if step.startswith("{*}"):
-        return tag.rpartition("}")[2] == step[3:]
-    return bool(tag == step)
+class _PathCounter(_TagCounter):
+    """The same for a record given as a path: keeps the names of the open elements."""
+
+    def __init__(self, steps: list[str], anchored: bool) -> None:
+        self.count = 0
+        self._path = steps
+        self._anchored = anchored
+        self._open: list[str] = []
+
+    def start(self, tag: str, attrib: Any) -> None:
+        self._open.append(tag)
+
+    def end(self, tag: str) -> None:
+        open_, path = self._open, self._path
+        if len(open_) >= len(path) and (not self._anchored or len(open_) == len(path)) and all(
+                tag_matches(t, s) for t, s in zip(open_[-len(path):], path, strict=True)):
+            self.count += 1
+        open_.pop()
+
+
+def _release(elem: Any, record: str) -> None:
+    """Free a consumed record and everything before it, at every level up to the root (or up
+    to an enclosing element that may itself be a record still being read)."""
+    elem.clear(keep_tail=True)
+    node = elem
+    while True:
+        parent = node.getparent()
+        if parent is None:
+            return
+        while node.getprevious() is not None:
+            del parent[0]
+        if tag_matches(parent.tag, record):
+            return
+        node = parent
+
+
+_tag_matches = tag_matches
 
 
 def _local(tag: Any) -> str:
@@ -168,11 +235,7 @@ def _unexpanded(node: Any) -> None:
                          "expanded (entities declared in a DTD are not resolved, for safety)")
 
 
-def _text(node: Any) -> str | None:
-    if len(node):
-        _unexpanded(node)
-        return "".join(t for t in node.itertext() if isinstance(t, str)).strip()
-    return node.text.strip() if node.text is not None else None
+_text = text_of
 
 
 def _flat(elem: Any) -> Row:
