@@ -17,6 +17,8 @@ def files_source(data_file: Path, fmt: str) -> str:
         "csv": '{ kind = "csv", encoding = "cp1252", delimiter = ";" }',
         "xml": '{ kind = "xml", record = "Customer" }',
         "excel": '{ kind = "excel", sheet = "Customers" }',
+        # the same workbook streamed (openpyxl, flat memory) instead of loaded under the memory budget
+        "excel-stream": '{ kind = "excel", sheet = "Customers", engine = "openpyxl" }',
     }
     return f'''
 [flows.source]

@@ -126,6 +126,10 @@ def file_workload(env: Env, fmt: str) -> Workload:
     elif fmt == "xml":
         w.tools.append(_ceiling("xml-iterparse", str(path), n, "lxml iterparse alone"))
     else:
+        if not blocked:  # the default loads the sheet under memory_budget; this is the flat-memory mode
+            stream = _lb(env, "lb-excel-stream", jobs.files_source(path, "excel-stream"), url, 4, n)
+            stream.name, stream.role = "legacy_bridge streaming (engine = openpyxl)", "alternative"
+            w.tools.append(stream)
         w.tools.append(_ceiling("openpyxl", str(path), n, "openpyxl read-only alone"))
         w.tools.append(_ceiling("calamine", str(path), n, "python-calamine alone (whole sheet)",
                                 needs="python_calamine"))
