@@ -111,6 +111,11 @@ class HostKeyError(TransportError):
     """The SFTP server's host key is unknown or has changed."""
 
 
+class WorkspaceError(BridgeError):
+    """A local work folder (the spool) cannot be written: disk full, quota, permissions.  Not the
+    file's fault, so no file is skipped or quarantined for it: the flow stops, checkpoint intact."""
+
+
 class FormatError(FileError):
     """A file's bytes could not be read as the declared format (whole file)."""
 

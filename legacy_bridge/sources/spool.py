@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO, TypeVar
 
-from legacy_bridge.errors import TransportError
+from legacy_bridge.errors import TransportError, WorkspaceError
 from legacy_bridge.transports.base import RemoteFile, Transport
 
 T = TypeVar("T")
@@ -68,8 +68,8 @@ def fetch(transport: Transport, file: RemoteFile, folder: Path) -> tuple[str, st
 
 
 class _SpoolCopy:
-    """The local copy being written.  A local failure (disk full, quota, permissions) is said as
-    such, naming the spool folder; errors of the remote stream pass through untouched."""
+    """The local copy being written.  A local failure (disk full, quota, permissions) stops the
+    flow with a message naming the spool folder; errors of the remote stream pass through untouched."""
 
     def __init__(self, part: Path, name: str) -> None:
         self.part, self.name = part, name
@@ -79,7 +79,7 @@ class _SpoolCopy:
         try:
             return op()
         except OSError as exc:
-            raise TransportError(
+            raise WorkspaceError(
                 f"cannot write the local copy of {self.name} in the spool folder {self.part.parent}: "
                 f"{exc.strerror or exc}", where={"file": self.name},
                 hint="free space there or set the source's spool_dir to a larger disk; the next run "
