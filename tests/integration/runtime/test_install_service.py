@@ -53,7 +53,7 @@ def test_staged_install_is_complete_and_idempotent(tmp_path: Path, prefix: Path)
     assert schedule["User"] == ["erpbridge"] and schedule["WorkingDirectory"] == ["/srv/bridge"]
     assert schedule["ExecStart"] == [f"{prefix}/venv/bin/legacy-bridge --log-format json schedule"]
     assert "LEGACY_BRIDGE_JOBS=/srv/bridge/jobs" in schedule["Environment"]
-    assert "su erpbridge erpbridge" in (stage / "etc" / "logrotate.d" / "legacy-bridge").read_text()
+    assert "su root erpbridge" in (stage / "etc" / "logrotate.d" / "legacy-bridge").read_text()
     for folder in ("srv/bridge/jobs", "srv/bridge/var", "var/log/legacy-bridge"):
         assert (stage / folder).is_dir()
     env = stage / "etc" / "legacy-bridge" / "env"
