@@ -124,7 +124,7 @@ class FilesSource:
         pending: list[RemoteFile] = []
         entries: dict[str, FileEntry | None] = {}
         for f in files:
-            entry = ctx.store.find_file(ctx.job, ctx.flow, f.name, size=f.size, mtime=f.mtime)
+            entry = _known(ctx, f.name, size=f.size, mtime=f.mtime)
             if entry is not None and entry.status != "in_progress":
                 continue  # delivered (or quarantined) with this very fingerprint
             pending.append(f)
@@ -187,7 +187,7 @@ class FilesSource:
             if now is None or (now.size, now.mtime) != (f.size, f.mtime):
                 ctx.log.info("%s changed while it was read; leaving it for the next run", f.name)
                 return
-            entry = ctx.store.find_file(ctx.job, ctx.flow, f.name, sha256=sha)
+            entry = _known(ctx, f.name, sha256=sha)
             if entry is not None and entry.status != "in_progress":
                 ctx.log.info("%s has the same content as the file delivered on %s; skipping it",
                              f.name, f"{entry.updated:%Y-%m-%d %H:%M}")
@@ -273,6 +273,15 @@ def _reject(err: RowError | Any, origin: str, kind: str, pos: int) -> Reject:
         return Reject(reason=err.message, origin=origin, position=f"{kind} {pos}", field=err.field,
                       value=None if err.value is None else str(err.value)[:200], stage="source")
     return Reject(reason=f"unreadable {kind}: {err!r}"[:300], origin=origin, position=f"{kind} {pos}", stage="source")
+
+
+def _known(ctx: FlowContext, name: str, **fingerprint: Any) -> FileEntry | None:
+    """The ledger's newest entry for ``name`` with this fingerprint - or none on --full-refresh:
+    a real run has reset the ledger already, and a dry run (which resets nothing) must see every
+    file as a full refresh would."""
+    if ctx.full_refresh:
+        return None
+    return ctx.store.find_file(ctx.job, ctx.flow, name, **fingerprint)
 
 
 def build(spec: FilesSpec, base_dir: Path) -> FilesSource:
