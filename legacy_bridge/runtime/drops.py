@@ -14,12 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from legacy_bridge.sources import after
-from legacy_bridge.sources.files import FilesSpec
-from legacy_bridge.sources.ready import is_ignored, marker_for, with_markers
+from legacy_bridge.sources.files import FilesSpec, drop_files
+from legacy_bridge.sources.ready import with_markers
 from legacy_bridge.state.base import StateStore
 from legacy_bridge.transports.base import RemoteFile, Transport
-from legacy_bridge.transports.paths import matches
 
 
 @dataclass(frozen=True)
@@ -56,13 +54,9 @@ class Drop:
         spec = self.spec
         listing = transport.list(["*"], spec.recursive)
         every = {f.name for f in listing}
-        skip_dirs = [d.strip("/") + "/" for d in after.folders(spec.after) if not d.startswith("/")]
-        files = [f for f in listing if matches(f.name, spec.patterns) and not is_ignored(f.name, spec.ignore)
-                 and not f.name.endswith(".reason.txt") and not any(f.name.startswith(d) for d in skip_dirs)]
-        template = spec.ready.done_marker
-        if template:
-            markers = {marker_for(f.name, template) for f in files}
-            files = [c.file for c in with_markers([f for f in files if f.name not in markers], every, template)]
+        files = drop_files(spec, listing)
+        if spec.ready.done_marker:
+            files = [c.file for c in with_markers(files, every, spec.ready.done_marker)]
         out = []
         for f in files:
             entry = store.find_file(self.job, self.flow, f.name, size=f.size, mtime=f.mtime)

@@ -114,13 +114,8 @@ class FilesSource:
         t = self.transport()
         listing = t.list(["*"], self.spec.recursive)
         every = {f.name for f in listing}
-        skip_dirs = [d.strip("/") + "/" for d in _after.folders(self.spec.after) if not d.startswith("/")]
-        files = [f for f in listing if matches(f.name, self.spec.patterns) and not is_ignored(f.name, self.spec.ignore)
-                 and not f.name.endswith(".reason.txt") and not any(f.name.startswith(d) for d in skip_dirs)]
         template = self.spec.ready.done_marker
-        if template:
-            markers = {marker_for(f.name, template) for f in files}
-            files = [f for f in files if f.name not in markers]
+        files = drop_files(self.spec, listing)
         pending: list[RemoteFile] = []
         entries: dict[str, FileEntry | None] = {}
         for f in files:
@@ -273,6 +268,20 @@ def _reject(err: RowError | Any, origin: str, kind: str, pos: int) -> Reject:
         return Reject(reason=err.message, origin=origin, position=f"{kind} {pos}", field=err.field,
                       value=None if err.value is None else str(err.value)[:200], stage="source")
     return Reject(reason=f"unreadable {kind}: {err!r}"[:300], origin=origin, position=f"{kind} {pos}", stage="source")
+
+
+def drop_files(spec: FilesSpec, listing: list[RemoteFile]) -> list[RemoteFile]:
+    """The listed files that are drops of this source (the watcher asks the same question): they
+    match a pattern, are not ignored, not a quarantine reason, not inside the archive or quarantine
+    folder, and not a done marker."""
+    skip_dirs = [d.strip("/") + "/" for d in _after.folders(spec.after) if not d.startswith("/")]
+    files = [f for f in listing if matches(f.name, spec.patterns) and not is_ignored(f.name, spec.ignore)
+             and not f.name.endswith(".reason.txt") and not any(f.name.startswith(d) for d in skip_dirs)]
+    template = spec.ready.done_marker
+    if template:
+        markers = {marker_for(f.name, template) for f in files}
+        files = [f for f in files if f.name not in markers]
+    return files
 
 
 def _known(ctx: FlowContext, name: str, **fingerprint: Any) -> FileEntry | None:
