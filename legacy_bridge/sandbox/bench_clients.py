@@ -51,7 +51,7 @@ def httpx_sender(url: str, conc: int) -> Callable[[bytes], int]:
     client = httpx.Client(limits=httpx.Limits(max_connections=conc, max_keepalive_connections=conc))
 
     def send(data: bytes) -> int:
-        return client.post(url, content=data, headers={"Content-Type": "application/json"}).status_code
+        return int(client.post(url, content=data, headers={"Content-Type": "application/json"}).status_code)
 
     return send
 
