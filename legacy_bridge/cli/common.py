@@ -24,30 +24,21 @@ def add_job_arg(parser: argparse.ArgumentParser, nargs: str | None = None) -> No
 
 
 def state_url(args: argparse.Namespace, job: LoadedJob | None = None) -> str:
-    """--state, then $LEGACY_BRIDGE_STATE, then the job's [state] url, then var/state.db beside jobs/."""
+    """Where the state store is: --state, then $LEGACY_BRIDGE_STATE, then the job's [state] url
+    (references resolved), then var/state.db beside jobs/.  Every command asks this one function."""
     if getattr(args, "state", None):
         return str(args.state)
     env = os.environ.get("LEGACY_BRIDGE_STATE")
     if env:
         return env
-    if job is not None and job.spec.state is not None and job.spec.state.url:
-        return str(job.spec.state.url)
-    if job is not None:
-        return str(job.base_dir / "var" / "state.db")
-    return str(jobs_dir().parent / "var" / "state.db")
-
-
-def open_state(args: argparse.Namespace, job: LoadedJob | None = None) -> StateStore:
-    return open_store(state_url(args, job))
+    if job is None:
+        return str(jobs_dir().parent / "var" / "state.db")
+    return resolved_state_for(job) or str(job.base_dir / "var" / "state.db")
 
 
 def open_job_state(args: argparse.Namespace, job: LoadedJob) -> StateStore:
-    """The state store of a job: --state, $LEGACY_BRIDGE_STATE, the job's [state] url (resolved), var/state.db."""
-    if not getattr(args, "state", None) and not os.environ.get("LEGACY_BRIDGE_STATE"):
-        url = resolved_state_for(job)
-        if url:
-            return open_store(url)
-    return open_state(args, job)
+    """The state store of a job (see ``state_url``)."""
+    return open_store(state_url(args, job))
 
 
 def load_jobs(refs: Sequence[str] | None, *, resolve_secrets: bool = False) -> list[LoadedJob]:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import threading
 
-from legacy_bridge.cli.common import resolved_state_for, state_url
+from legacy_bridge.cli.common import state_url
 from legacy_bridge.cli.run import install_stop_handlers
-from legacy_bridge.config.loader import LoadedJob, jobs_dir
+from legacy_bridge.config.loader import jobs_dir
 from legacy_bridge.errors import ConfigError
 from legacy_bridge.runtime.jobfiles import JobFiles
 from legacy_bridge.runtime.runner import RunOptions
@@ -43,17 +42,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def job_state_url(args: argparse.Namespace) -> StorePool:
-    """A pool opening each job's state store as `run` would: --state, $LEGACY_BRIDGE_STATE,
-    the job's [state] url, var/state.db beside jobs/."""
-
-    def url_for(job: LoadedJob) -> str:
-        if not getattr(args, "state", None) and not os.environ.get("LEGACY_BRIDGE_STATE"):
-            url = resolved_state_for(job)
-            if url:
-                return url
-        return state_url(args, job)
-
-    return StorePool(url_for, open_store)
+    """A pool opening each job's state store where `run` would (``cli.common.state_url``)."""
+    return StorePool(lambda job: state_url(args, job), open_store)
 
 
 def cmd_schedule(args: argparse.Namespace) -> int:
