@@ -130,13 +130,3 @@ class Counts:
         self.skipped += other.skipped
         self.retried += other.retried
         self.files += other.files
-
-    def as_dict(self) -> dict[str, int]:
-        return {
-            "read": self.read,
-            "sent": self.sent,
-            "rejected": self.rejected,
-            "skipped": self.skipped,
-            "retried": self.retried,
-            "files": self.files,
-        }

@@ -141,6 +141,8 @@ class FlowRun:
             self.log.info("run started (watermark %s)", _short(before))
             target.open(ctx)
             self._pump(ctx, source, mapper, target)
+            if ctx.dry_run:  # nothing was committed batch by batch: record what the dry run saw
+                self.store.add_run_counts(run_id, self.counts)
             if lease.lost.is_set():
                 raise Interrupted(f"flow {name} lost its lease (another process took over)")
             if self.stop.is_set():

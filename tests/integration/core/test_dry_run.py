@@ -34,6 +34,7 @@ def test_dry_run_full_refresh_after_a_real_run(project: Project,
     assert len(crm.calls()) == calls_before, "a dry run sends nothing"
     history = json.loads(project.cli("history", "killme", "--json", check=True).stdout)
     assert [r["dry_run"] for r in history[:2]] == [True, True]
+    assert history[0]["counts"]["read"] == 3 * ROWS_PER_FILE, "the dry run's record says what it read"
     files = json.loads(project.cli("files", "killme", "--json", check=True).stdout)
     assert {f["status"] for f in files} == {"done"}, "the ledger is untouched"
     again = project.cli("run", "killme", env=env)
