@@ -187,15 +187,22 @@ class CsvFormat:
         names: list[str] | None = None
         header_line = 0
         if self.spec.header or not self.spec.columns:
-            for row in reader:
+            while names is None:
+                before = reader.line_num
+                try:
+                    row = next(reader)
+                except StopIteration:
+                    return
+                except csv.Error as exc:  # the header itself is broken: the file is quarantined
+                    pos = skip + before + 1
+                    if "end of data" in str(exc):
+                        raise self._truncated(display, pos, 0) from exc
+                    raise self._unreadable_header(display, pos, f"unreadable record: {exc}") from exc
                 if row:
                     header_line = skip + reader.line_num
                     names = self._header(row, display, header_line)
-                    break
-            if names is None:
-                return
             if not self.spec.header:  # the first record only gave the width
-                yield from self._emit(skip + header_line - skip, row, names, display, 0, start, check)
+                yield from self._emit(header_line, row, names, display, 0, start, check)
                 index = 1
             else:
                 index = 0
@@ -239,6 +246,10 @@ class CsvFormat:
         return RowError(f"record has {len(row)} fields, the header has {width}",
                         where={"file": display, "line": pos}, value=self.spec.delimiter.join(row)[:200])
 
+    @staticmethod
+    def _unreadable_header(display: str, pos: int, reason: str) -> FormatError:
+        return FormatError(f"cannot read the header of {display}: {reason}", where={"file": display, "line": pos})
+
     def _truncated(self, display: str, pos: int, index: int) -> _Truncated:
         return _Truncated(f"{display} ends inside a quoted field that starts on line {pos}: the file is "
                           "truncated or has an unbalanced quote", records_before=index,
@@ -268,8 +279,7 @@ class CsvFormat:
         if self.spec.header or not self.spec.columns:
             for pos, row in raw:
                 if isinstance(row, RowError) and self.spec.header:
-                    raise FormatError(f"cannot read the header of {display}: {row.message}",
-                                      where={"file": display, "line": pos})
+                    raise self._unreadable_header(display, pos, row.message)
                 names = self._header(row if isinstance(row, list) else [], display, pos)
                 pending = [] if self.spec.header else [(pos, row)]
                 break

@@ -102,3 +102,16 @@ def test_auto_encoding_reads_a_western_legacy_export_as_cp1252(tmp_path: Path) -
     f = fmt(delimiter=";", encoding="auto")
     assert f.check(path, "f.csv").encoding == "cp1252"
     assert next(iter(f.rows(path, "f.csv")))[1] == {"NO": "0", "NAME": "Société Générale n°0", "NOTE": "Müller & Söhne \u2013 €0,50"}
+
+
+@pytest.mark.parametrize("comment", [None, "#"])  # the fast path and the line-by-line path alike
+@pytest.mark.parametrize(("header", "says"), [('a,"b"x,c\n1,2,3\n', "cannot read the header"),
+                                              ('a,"b', "ends inside a quoted field")])
+def test_a_broken_header_is_a_file_error_on_both_paths(tmp_path: Path, comment: str | None, header: str,
+                                                       says: str) -> None:
+    path = tmp_path / "broken.csv"
+    path.write_text(header)
+    fmt = CsvFormat(CsvSpec(comment=comment))
+    with pytest.raises(FormatError) as err:  # a FormatError quarantines the file
+        fmt.check(str(path), "broken.csv")
+    assert says in err.value.message and err.value.where == {"file": "broken.csv", "line": 1}
