@@ -83,7 +83,7 @@ def flow_status(job: LoadedJob, flow: Any, store: StateStore, now: datetime | No
         "watermark": store.get_watermark(job.name, name),
         "last_success": success_at, "lag_s": lag_s, "late": late,
         "files_waiting": files_waiting, "oldest_file_waiting": oldest,
-        "open_rejects": len(store.list_rejects(job.name, name, status="open")),
+        "open_rejects": store.count_rejects(job.name, name, status="open"),
         "running": None if lease is None else {"host": lease.host, "pid": lease.pid, "since": lease.acquired},
         "last_run": run_doc(last) if last else None,
     }

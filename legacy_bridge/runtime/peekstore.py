@@ -59,6 +59,9 @@ class PeekStore(StateStore):
                      ids: Sequence[int] | None = None, limit: int | None = None) -> list[RejectEntry]:
         return [] if self._inner is None else self._inner.list_rejects(job, flow, status=status, ids=ids, limit=limit)
 
+    def count_rejects(self, job: str, flow: str | None = None, *, status: RejectStatus | None = "open") -> int:
+        return 0 if self._inner is None else self._inner.count_rejects(job, flow, status=status)
+
     def get_run(self, run_id: int) -> RunRecord:
         if self._inner is None:
             raise StateError(f"no run {run_id} in an empty state store")

@@ -206,6 +206,10 @@ class StateStore(ABC):
         """Oldest first."""
 
     @abstractmethod
+    def count_rejects(self, job: str, flow: str | None = None, *, status: RejectStatus | None = "open") -> int:
+        """How many ``list_rejects`` would return without a limit (without reading them)."""
+
+    @abstractmethod
     def set_reject_status(self, ids: Sequence[int], status: RejectStatus) -> None: ...
 
     @abstractmethod

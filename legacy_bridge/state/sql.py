@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Delete, Insert, Table, bindparam, case, func, or_, select, true
+from sqlalchemy import Connection, Delete, Insert, Select, Table, bindparam, case, func, or_, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -318,11 +318,7 @@ class SqlStateStore(StateStore):
     # --- rejects -------------------------------------------------------------------------------
     def list_rejects(self, job: str, flow: str | None = None, *, status: RejectStatus | None = "open",
                      ids: Sequence[int] | None = None, limit: int | None = None) -> list[RejectEntry]:
-        query = select(reject_table).where(reject_table.c.job == job)
-        if flow is not None:
-            query = query.where(reject_table.c.flow == flow)
-        if status is not None:
-            query = query.where(reject_table.c.status == status)
+        query = self._rejects_of(select(reject_table), job, flow, status)
         found: list[RejectEntry] = []
         with self._op("list rejects", job=job, flow=flow), self._read() as conn:
             if ids is None:
@@ -334,6 +330,20 @@ class SqlStateStore(StateStore):
                 if limit is not None and len(found) >= limit:
                     break
         return found[:limit] if limit is not None else found
+
+    def count_rejects(self, job: str, flow: str | None = None, *, status: RejectStatus | None = "open") -> int:
+        query = self._rejects_of(select(func.count()).select_from(reject_table), job, flow, status)
+        with self._op("count rejects", job=job, flow=flow), self._read() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    @staticmethod
+    def _rejects_of(query: Select[Any], job: str, flow: str | None, status: RejectStatus | None) -> Select[Any]:
+        query = query.where(reject_table.c.job == job)
+        if flow is not None:
+            query = query.where(reject_table.c.flow == flow)
+        if status is not None:
+            query = query.where(reject_table.c.status == status)
+        return query
 
     def set_reject_status(self, ids: Sequence[int], status: RejectStatus) -> None:
         with self._op(f"mark rejects {status}"), self._write() as conn:

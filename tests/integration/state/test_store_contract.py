@@ -352,6 +352,8 @@ def test_rejects_are_listed_oldest_first_with_filters(store: StateStore) -> None
     assert [r.reason for r in store.list_rejects(JOB, status=None, limit=2)] == ["r0", "r1"]
     assert [r.reason for r in store.list_rejects(JOB, status=None, ids=ids, limit=3)] == ["r0", "r1", "r2"]
     assert store.list_rejects(JOB, ids=[]) == []
+    assert (store.count_rejects(JOB), store.count_rejects(JOB, FLOW), store.count_rejects(JOB, status=None),
+            store.count_rejects(JOB, FLOW, status="replayed"), store.count_rejects("other-job")) == (3, 2, 6, 2, 0)
 
 
 def test_a_reject_keeps_its_raw_record_with_odd_values_as_text(store: StateStore) -> None:
