@@ -21,8 +21,8 @@ def main_for(job: str, argv: Sequence[str] | None = None) -> int:
             i = args.index(flag)
             global_opts += args[i:i + 2]
             del args[i:i + 2]
-    command = "watch" if "--watch" in args else "run"
-    if command == "watch":
+    command = "run"
+    if "--watch" in args:  # watch takes its own options; one it does not take is a usage error (exit 2)
+        command = "watch"
         args.remove("--watch")
-        args = [a for a in args if a not in ("--dry-run", "--full-refresh", "--once")]
     return cli_main([*global_opts, command, job, *args])
