@@ -80,17 +80,14 @@ def source_columns(source: Any, base_dir: Path) -> tuple[set[str], str] | None:
 
 def _file_columns(spec: Any, base_dir: Path) -> tuple[set[str], str] | None:
     from legacy_bridge.formats import REGISTRY as FORMATS
-    from legacy_bridge.sources.ready import is_ignored
+    from legacy_bridge.sources.files import drop_files
     from legacy_bridge.transports import REGISTRY as TRANSPORTS
-    from legacy_bridge.transports.paths import matches
 
     if spec.transport.kind != "local" or spec.format.kind not in TABULAR_FORMATS:
         return None
     transport = TRANSPORTS.build(spec.transport, spec.path, base_dir)
     try:
-        files = [f for f in transport.list(["*"], spec.recursive)
-                 if matches(f.name, spec.patterns) and not is_ignored(f.name, spec.ignore)
-                 and not f.name.endswith(".reason.txt")]
+        files = drop_files(spec, transport.list(["*"], spec.recursive))  # exactly what the source would take
         if not files:
             return None
         first = min(files, key=(lambda f: (f.mtime, f.name)) if spec.order == "mtime" else (lambda f: (f.name, 0)))
