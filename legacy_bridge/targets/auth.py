@@ -35,10 +35,6 @@ class Credentials:
         for secret in _secrets(spec):
             register_secret(secret)
 
-    @property
-    def refreshable(self) -> bool:
-        return isinstance(self.spec, OAuth2Auth)
-
     def apply(self, headers: dict[str, str], query: dict[str, str], pool: urllib3.PoolManager,
               timeout: Any) -> str | None:
         """Set the auth header or query parameter; returns the token used (OAuth2), for ``refresh``."""

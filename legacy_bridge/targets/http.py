@@ -18,9 +18,8 @@ from __future__ import annotations
 
 import json
 import random
-import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -51,20 +50,6 @@ class Response:
 
     def text(self, limit: int = 500) -> str:
         return redact(self.data[:limit].decode("utf-8", errors="replace"))
-
-
-@dataclass
-class CallStats:
-    """Calls made and repeated; updated by every thread."""
-
-    calls: int = 0
-    retried: int = 0
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def add(self, calls: int, retried: int) -> None:
-        with self._lock:
-            self.calls += calls
-            self.retried += retried
 
 
 def retry_after(value: str | None) -> float | None:
@@ -99,7 +84,6 @@ class HttpClient:
             urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
         self.pool = _pool_for(spec.base_url, spec.concurrency + 1, tls)
         self.bucket = TokenBucket(*parse_rate(spec.rate_limit)) if spec.rate_limit else None
-        self.stats = CallStats()
         self._rng = rng or random.Random()
 
     def close(self) -> None:
@@ -119,38 +103,35 @@ class HttpClient:
         failures = throttles = calls = 0
         refused: set[str] = set()  # tokens the API answered 401 to during this call
         last = ""
-        try:
-            while True:
+        while True:
+            if self.bucket is not None:
+                self.bucket.acquire()
+            calls += 1
+            resp, failure, used = self._once(method, path, body, headers or {})
+            if (resp is not None and resp.status == 401 and used is not None and used not in refused
+                    and len(refused) < MAX_REFRESHES):
+                refused.add(used)  # a token expired: fetch a new one (again only if that one works)
+                self.credentials.refresh(used)
+                continue
+            if resp is not None and resp.status in THROTTLED:
+                throttles += 1
+                wait = retry_after(resp.headers.get("retry-after"))
+                wait = self._backoff(throttles - 1) if wait is None else wait
                 if self.bucket is not None:
-                    self.bucket.acquire()
-                calls += 1
-                resp, failure, used = self._once(method, path, body, headers or {})
-                if (resp is not None and resp.status == 401 and used is not None and used not in refused
-                        and len(refused) < MAX_REFRESHES):
-                    refused.add(used)  # a token expired: fetch a new one (again only if that one works)
-                    self.credentials.refresh(used)
-                    continue
-                if resp is not None and resp.status in THROTTLED:
-                    throttles += 1
-                    wait = retry_after(resp.headers.get("retry-after"))
-                    wait = self._backoff(throttles - 1) if wait is None else wait
-                    if self.bucket is not None:
-                        self.bucket.pause(wait)
-                    last = f"{resp.status} {resp.text(200)}"
-                elif resp is not None and resp.status not in TRANSIENT:
-                    resp.calls = calls
-                    return resp
-                else:
-                    failures += 1
-                    last = failure or f"{resp.status if resp else '?'} {resp.text(200) if resp else ''}"
-                    wait = self._backoff(failures - 1)
-                    if failures >= self.spec.max_attempts:
-                        raise self._give_up(method, path, calls, started, last)
-                if time.monotonic() - started + wait > self.spec.max_retry_time:
+                    self.bucket.pause(wait)
+                last = f"{resp.status} {resp.text(200)}"
+            elif resp is not None and resp.status not in TRANSIENT:
+                resp.calls = calls
+                return resp
+            else:
+                failures += 1
+                last = failure or f"{resp.status if resp else '?'} {resp.text(200) if resp else ''}"
+                wait = self._backoff(failures - 1)
+                if failures >= self.spec.max_attempts:
                     raise self._give_up(method, path, calls, started, last)
-                time.sleep(wait)
-        finally:
-            self.stats.add(calls, calls - 1)
+            if time.monotonic() - started + wait > self.spec.max_retry_time:
+                raise self._give_up(method, path, calls, started, last)
+            time.sleep(wait)
 
     def _give_up(self, method: str, path: str, calls: int, started: float, last: str) -> TargetRetryable:
         return TargetRetryable(
