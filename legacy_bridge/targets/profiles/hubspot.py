@@ -157,14 +157,14 @@ class HubSpotTarget(ApiTarget):
         return Request("POST", self.path, {"inputs": inputs})
 
     def accepted(self, resp: Response, payloads: list[Payload]) -> Verdict:
-        verdict = self._verdict(resp, payloads)
+        body = resp.json()  # parsed once: the verdict and the associations both read it
+        verdict = self._verdict(body, payloads)
         ids = getattr(self._local, "ids", None)
         if self.hs.associations and not verdict.split and ids is not None:
-            ids.update(assoc.upserted_ids(resp.json(), self.hs.id_property))
+            ids.update(assoc.upserted_ids(body, self.hs.id_property))
         return verdict
 
-    def _verdict(self, resp: Response, payloads: list[Payload]) -> Verdict:
-        body = resp.json()
+    def _verdict(self, body: Any, payloads: list[Payload]) -> Verdict:
         errors = body.get("errors") if isinstance(body, dict) else None
         if not errors:
             return Verdict()
