@@ -15,6 +15,7 @@ from legacy_bridge.config.loader import load_job
 from legacy_bridge.errors import UsageError
 from legacy_bridge.runtime.preview import Preview, flatten, preview_flow
 from legacy_bridge.runtime.replay import FlowReplay, replay_job
+from legacy_bridge.runtime.runner import exit_code
 from legacy_bridge.state.base import RejectEntry
 
 FMT = argparse.RawDescriptionHelpFormatter
@@ -149,8 +150,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     finally:
         store.close()
     print_replay(job.name, results, args.dry_run)
-    codes = {r.exit_code for r in results}
-    return 1 if 1 in codes else 3 if 3 in codes else 0
+    return exit_code(results)
 
 
 def print_replay(job: str, results: Sequence[FlowReplay], dry_run: bool) -> None:

@@ -13,11 +13,11 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Protocol
 
 from legacy_bridge.config.loader import LoadedJob
 from legacy_bridge.errors import BridgeError, ConfigError, Interrupted, LeaseHeld
@@ -64,8 +64,14 @@ class FlowResult:
         return {"ok": 0, "rejects": 3}.get(self.status, 1)
 
 
-def exit_code(results: list[FlowResult]) -> int:
-    """0 all delivered; 3 finished with rejects; 1 a flow failed or was interrupted."""
+class _HasExitCode(Protocol):
+    @property
+    def exit_code(self) -> int: ...
+
+
+def exit_code(results: Iterable[_HasExitCode]) -> int:
+    """One exit code for several flows (runs or replays): 1 if any failed or was interrupted,
+    else 3 if any finished with rejects, else 0."""
     codes = {r.exit_code for r in results}
     return 1 if 1 in codes else 3 if 3 in codes else 0
 
