@@ -120,6 +120,15 @@ class FormatError(FileError):
     """A file's bytes could not be read as the declared format (whole file)."""
 
 
+class PartialFileError(FormatError):
+    """The file breaks off after ``records_before`` good records (truncated, an unbalanced quote,
+    malformed XML): with ``partial = "send_valid"`` those are sent, then the file is quarantined."""
+
+    def __init__(self, message: str, *, records_before: int, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.records_before = records_before
+
+
 class RowError(RecordError):
     """One row of a file could not be decoded or split (ragged, NUL byte, bad bytes)."""
 

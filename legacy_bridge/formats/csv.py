@@ -23,7 +23,7 @@ from typing import Any, Literal, TextIO
 
 from pydantic import Field, field_validator, model_validator
 
-from legacy_bridge.errors import FormatError, RowError
+from legacy_bridge.errors import FormatError, PartialFileError, RowError
 from legacy_bridge.formats.base import FileCheck
 from legacy_bridge.formats.columns import column_names
 from legacy_bridge.formats.encoding import detect, normalise
@@ -75,12 +75,6 @@ class CsvSpec(Spec):
             except FormatError as exc:
                 raise ValueError(exc.message + " (" + (exc.hint or "") + ")") from None
         return self
-
-
-class _Truncated(FormatError):
-    def __init__(self, message: str, *, records_before: int, **kw: Any) -> None:
-        super().__init__(message, **kw)
-        self.records_before = records_before
 
 
 class CsvFormat:
@@ -250,8 +244,8 @@ class CsvFormat:
     def _unreadable_header(display: str, pos: int, reason: str) -> FormatError:
         return FormatError(f"cannot read the header of {display}: {reason}", where={"file": display, "line": pos})
 
-    def _truncated(self, display: str, pos: int, index: int) -> _Truncated:
-        return _Truncated(f"{display} ends inside a quoted field that starts on line {pos}: the file is "
+    def _truncated(self, display: str, pos: int, index: int) -> PartialFileError:
+        return PartialFileError(f"{display} ends inside a quoted field that starts on line {pos}: the file is "
                           "truncated or has an unbalanced quote", records_before=index,
                           where={"file": display, "line": pos},
                           hint="wait for the complete file, or fix the quote and drop it again")

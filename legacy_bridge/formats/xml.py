@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from legacy_bridge.errors import FormatError, RowError
+from legacy_bridge.errors import FormatError, PartialFileError, RowError
 from legacy_bridge.formats.base import FileCheck
 from legacy_bridge.formats.xml_fields import FieldReader, tag_matches, text_of
 from legacy_bridge.records import PositionKind, Row
@@ -48,12 +48,6 @@ class XmlSpec(Spec):
 
 
 _XML_NS = "http://www.w3.org/XML/1998/namespace"
-
-
-class _Broken(FormatError):
-    def __init__(self, message: str, *, records_before: int, **kw: Any) -> None:
-        super().__init__(message, **kw)
-        self.records_before = records_before
 
 
 class XmlFormat:
@@ -112,13 +106,8 @@ class XmlFormat:
                 count += 1
                 yield elem
                 _release(elem, self._steps[-1])
-        except etree.XMLSyntaxError as exc:
-            line = exc.lineno if exc.lineno else None
-            raise _Broken(f"{display} is not well-formed XML after record {count}: {exc.msg}",
-                          records_before=count, where={"file": display, "line": line},
-                          hint="the file may be truncated or corrupt; ask for it again") from exc
-        except OSError as exc:
-            raise FormatError(f"cannot read {display}: {exc}", where={"file": display}) from exc
+        except (etree.XMLSyntaxError, OSError) as exc:
+            raise _unreadable(display, count, exc) from exc
 
     def check(self, path: str, display_name: str) -> FileCheck:
         count = self._count(path, display_name)
@@ -136,13 +125,8 @@ class XmlFormat:
                                  huge_tree=False)
         try:
             etree.parse(path, parser)  # (not feed(): only a whole-document parse keeps the depth limit)
-        except etree.XMLSyntaxError as exc:
-            line = exc.lineno if exc.lineno else None
-            raise _Broken(f"{display} is not well-formed XML after record {counter.count}: {exc.msg}",
-                          records_before=counter.count, where={"file": display, "line": line},
-                          hint="the file may be truncated or corrupt; ask for it again") from exc
-        except OSError as exc:
-            raise FormatError(f"cannot read {display}: {exc}", where={"file": display}) from exc
+        except (etree.XMLSyntaxError, OSError) as exc:
+            raise _unreadable(display, counter.count, exc) from exc
         return counter.count
 
     def rows(self, path: str, display_name: str, start: int = 0) -> Iterator[tuple[int, Row | RowError]]:
@@ -222,6 +206,17 @@ _tag_matches = tag_matches
 
 def _local(tag: Any) -> str:
     return str(tag).rpartition("}")[2]
+
+
+def _unreadable(display: str, count: int, exc: Exception) -> FormatError:
+    """The error for a file the parser gave up on after ``count`` records (both parse passes)."""
+    from lxml import etree
+
+    if isinstance(exc, etree.XMLSyntaxError):
+        return PartialFileError(f"{display} is not well-formed XML after record {count}: {exc.msg}",
+                                records_before=count, where={"file": display, "line": exc.lineno or None},
+                                hint="the file may be truncated or corrupt; ask for it again")
+    return FormatError(f"cannot read {display}: {exc}", where={"file": display})
 
 
 def _unexpanded(node: Any) -> None:

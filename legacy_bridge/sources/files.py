@@ -19,7 +19,7 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from legacy_bridge.config.durations import Duration
-from legacy_bridge.errors import FormatError, RowError, TransportError, TransportRetryable
+from legacy_bridge.errors import FormatError, PartialFileError, RowError, TransportError, TransportRetryable
 from legacy_bridge.formats import REGISTRY as FORMATS
 from legacy_bridge.formats.base import FileCheck, Format
 from legacy_bridge.records import Batch, Checkpoint, FileProgress, Reject, Row
@@ -194,7 +194,7 @@ class FilesSource:
             check: FileCheck = self.format.check(path, f.name)
             total = check.records
         except FormatError as exc:
-            before = int(getattr(exc, "records_before", 0))
+            before = exc.records_before if isinstance(exc, PartialFileError) else 0
             if self.spec.partial != "send_valid" or before == 0:
                 self._reject_file(ctx, run.transport, cand, entry, sha, exc, spooled)
                 return
