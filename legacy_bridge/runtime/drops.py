@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from legacy_bridge.sources.files import FilesSpec, drop_files
+from legacy_bridge.sources.files import FilesSpec, drop_files, unsettled
 from legacy_bridge.sources.ready import with_markers
 from legacy_bridge.state.base import StateStore
 from legacy_bridge.transports.base import RemoteFile, Transport
@@ -57,13 +57,8 @@ class Drop:
         files = drop_files(spec, listing)
         if spec.ready.done_marker:
             files = [c.file for c in with_markers(files, every, spec.ready.done_marker)]
-        out = []
-        for f in files:
-            entry = store.find_file(self.job, self.flow, f.name, size=f.size, mtime=f.mtime)
-            if entry is not None and entry.status != "in_progress":
-                continue  # delivered or quarantined with this very fingerprint
-            out.append(f)
-        return sorted(out, key=lambda f: (f.mtime, f.name))
+        open_ = unsettled(files, lambda f: store.find_file(self.job, self.flow, f.name, size=f.size, mtime=f.mtime))
+        return sorted((f for f in files if f.name in open_), key=lambda f: (f.mtime, f.name))
 
     def ready_at(self, f: RemoteFile) -> float:
         """The earliest time (epoch seconds) ``f`` can pass ``min_age``."""

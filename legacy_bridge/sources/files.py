@@ -11,7 +11,7 @@ committed, a file is archived, deleted or left as declared.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -116,14 +116,8 @@ class FilesSource:
         every = {f.name for f in listing}
         template = self.spec.ready.done_marker
         files = drop_files(self.spec, listing)
-        pending: list[RemoteFile] = []
-        entries: dict[str, FileEntry | None] = {}
-        for f in files:
-            entry = _known(ctx, f.name, size=f.size, mtime=f.mtime)
-            if entry is not None and entry.status != "in_progress":
-                continue  # delivered (or quarantined) with this very fingerprint
-            pending.append(f)
-            entries[f.name] = entry
+        entries = unsettled(files, lambda f: _known(ctx, f.name, size=f.size, mtime=f.mtime))
+        pending = [f for f in files if f.name in entries]
         ready, moving = stable(t, with_markers(pending, every, template), self.spec.ready.min_age,
                                ctx.stop_event.wait)
         for cand in moving:
@@ -282,6 +276,18 @@ def drop_files(spec: FilesSpec, listing: list[RemoteFile]) -> list[RemoteFile]:
         markers = {marker_for(f.name, template) for f in files}
         files = [f for f in files if f.name not in markers]
     return files
+
+
+def unsettled(files: list[RemoteFile],
+              entry_of: Callable[[RemoteFile], FileEntry | None]) -> dict[str, FileEntry | None]:
+    """The files the ledger has not settled (delivered or quarantined with this very fingerprint),
+    each with its in-progress entry if it has one (the watcher asks the same question)."""
+    out: dict[str, FileEntry | None] = {}
+    for f in files:
+        entry = entry_of(f)
+        if entry is None or entry.status == "in_progress":
+            out[f.name] = entry
+    return out
 
 
 def _known(ctx: FlowContext, name: str, **fingerprint: Any) -> FileEntry | None:
