@@ -1,9 +1,7 @@
 """Open alert incidents, kept in the state store's database (table ``alert_incidents``), so
 every process (ad-hoc runs, schedulers, watchers, on any host sharing the store) sends one
-alert per incident and one "recovered" message.
-
-The table belongs to observability, not to the store's core schema: it is created here on
-first use, on the store's own SQLAlchemy engine (``store.engine``), in the same database.
+alert per incident and one "recovered" message.  The table is part of the versioned schema
+(state/schema.py, migration 3); this module reads and writes it on the store's own engine.
 """
 
 from __future__ import annotations
@@ -22,8 +20,6 @@ from legacy_bridge.state.base import StateStore
 from legacy_bridge.state.engine import IMMEDIATE
 from legacy_bridge.state.schema import alert_incidents
 
-incidents = alert_incidents  # in the versioned schema (state/schema.py, migration 3)
-
 
 @dataclass(frozen=True)
 class Incident:
@@ -37,17 +33,15 @@ class Incident:
     notified: bool
 
 
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+def _row(row: Any) -> Incident:  # the UTCDateTime columns already come back aware, in UTC
+    return Incident(job=row.job, flow=row.flow, kind=row.kind, opened=row.opened, last_seen=row.last_seen,
+                    run_id=row.run_id, summary=row.summary, notified=bool(row.notified))
 
 
-def _row(row: Any) -> Incident:
-    return Incident(job=row.job, flow=row.flow, kind=row.kind, opened=_utc(row.opened),
-                    last_seen=_utc(row.last_seen), run_id=row.run_id, summary=row.summary,
-                    notified=bool(row.notified))
-
-
-
+def _one(job: str, flow: str, kind: str) -> Any:
+    """The condition that picks one incident."""
+    c = alert_incidents.c
+    return and_(c.job == job, c.flow == flow, c.kind == kind)
 
 
 class IncidentBook:
@@ -65,54 +59,39 @@ class IncidentBook:
         return self.engine.execution_options(**{IMMEDIATE: True}).begin()
 
     def get(self, job: str, flow: str, kind: str) -> Incident | None:
-        where = and_(incidents.c.job == job, incidents.c.flow == flow, incidents.c.kind == kind)
         with self.engine.connect() as conn:
-            row = conn.execute(select(incidents).where(where)).first()
+            row = conn.execute(select(alert_incidents).where(_one(job, flow, kind))).first()
         return _row(row) if row is not None else None
 
-    def open(self, job: str, flow: str, kind: str, summary: str, run_id: int | None) -> Incident:
+    def open(self, job: str, flow: str, kind: str, summary: str, run_id: int | None) -> None:
         """Open the incident unless it is open already (then only ``last_seen`` moves)."""
         now = datetime.now(UTC)
         summary = redact(summary)[:2000]
         try:
             with self._write() as conn:
-                conn.execute(incidents.insert().values(job=job, flow=flow, kind=kind, opened=now, last_seen=now,
-                                                       run_id=run_id, summary=summary, notified=False))
+                conn.execute(alert_incidents.insert().values(job=job, flow=flow, kind=kind, opened=now,
+                                                             last_seen=now, run_id=run_id, summary=summary,
+                                                             notified=False))
         except IntegrityError:  # open already (maybe by another process): keep its start
             with self._write() as conn:
-                conn.execute(update(incidents).where(
-                    and_(incidents.c.job == job, incidents.c.flow == flow, incidents.c.kind == kind))
-                    .values(last_seen=now))
-        found = self.get(job, flow, kind)
-        assert found is not None
-        return found
+                conn.execute(update(alert_incidents).where(_one(job, flow, kind)).values(last_seen=now))
 
     def claim_notification(self, job: str, flow: str, kind: str) -> bool:
         """Mark the incident notified; True only for the one caller that flipped it."""
-        where = and_(incidents.c.job == job, incidents.c.flow == flow, incidents.c.kind == kind,
-                     incidents.c.notified.is_(False))
+        where = and_(_one(job, flow, kind), alert_incidents.c.notified.is_(False))
         with self._write() as conn:
-            return bool(conn.execute(update(incidents).where(where).values(notified=True)).rowcount)
+            return bool(conn.execute(update(alert_incidents).where(where).values(notified=True)).rowcount)
 
     def unclaim(self, job: str, flow: str, kind: str) -> None:
         """The alert could not be sent: let the next evaluation try again."""
-        where = and_(incidents.c.job == job, incidents.c.flow == flow, incidents.c.kind == kind)
         with self._write() as conn:
-            conn.execute(update(incidents).where(where).values(notified=False))
+            conn.execute(update(alert_incidents).where(_one(job, flow, kind)).values(notified=False))
 
     def close(self, job: str, flow: str, kind: str) -> Incident | None:
         """Close the incident; return it if it was open (only the one caller that closed it)."""
         found = self.get(job, flow, kind)
         if found is None:
             return None
-        where = and_(incidents.c.job == job, incidents.c.flow == flow, incidents.c.kind == kind)
         with self._write() as conn:
-            gone = conn.execute(delete(incidents).where(where)).rowcount
+            gone = conn.execute(delete(alert_incidents).where(_one(job, flow, kind))).rowcount
         return found if gone else None
-
-    def list_open(self, job: str | None = None) -> list[Incident]:
-        query = select(incidents).order_by(incidents.c.opened)
-        if job is not None:
-            query = query.where(incidents.c.job == job)
-        with self.engine.connect() as conn:
-            return [_row(r) for r in conn.execute(query)]

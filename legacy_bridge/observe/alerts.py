@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from legacy_bridge.observe.alert_state import IncidentBook
 from legacy_bridge.observe.logs import get_logger
 from legacy_bridge.observe.notify import Alert, deliver
-from legacy_bridge.observe.overview import HISTORY_SCAN, last_success
+from legacy_bridge.observe.overview import HISTORY_SCAN, first_success
 
 if TYPE_CHECKING:
     from legacy_bridge.config.loader import LoadedJob
@@ -43,9 +43,9 @@ def _lag_verdict(job: str, flow_spec: Any, store: StateStore, now: datetime) -> 
     max_lag = getattr(flow_spec, "max_lag", None)
     if not max_lag:
         return None
-    success = last_success(store, job, flow_spec.name)
+    runs = store.history(job, flow_spec.name, limit=HISTORY_SCAN)
+    success = first_success(runs)
     if success is None or success.ended is None:
-        runs = store.history(job, flow_spec.name, limit=HISTORY_SCAN)
         if not runs:
             return None  # never ran: nothing to be late for yet
         waited = (now - runs[-1].started).total_seconds()  # since its first run (as far as we look back)
@@ -151,7 +151,9 @@ def check_lag(job: LoadedJob, store: StateStore, now: datetime | None = None) ->
     now = now or datetime.now(UTC)
     sent: list[Alert] = []
     for flow in job.spec.flows:
+        if not flow.enabled:
+            continue
         lag = _lag_verdict(job.name, flow, store, now)
-        if lag is not None and flow.enabled:
+        if lag is not None:
             sent.extend(apply(job, flow.name, [lag], store, None))
     return sent

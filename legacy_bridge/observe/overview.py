@@ -33,10 +33,12 @@ def run_doc(r: RunRecord) -> dict[str, Any]:
 
 def last_success(store: StateStore, job: str, flow: str) -> RunRecord | None:
     """The newest finished run that delivered (status ok or rejects), dry runs excluded."""
-    for run in store.history(job, flow, limit=HISTORY_SCAN):
-        if run.status in SUCCESS and not run.dry_run and run.ended is not None:
-            return run
-    return None
+    return first_success(store.history(job, flow, limit=HISTORY_SCAN))
+
+
+def first_success(runs: list[RunRecord]) -> RunRecord | None:
+    """The first run of ``runs`` (newest first) that delivered and finished, dry runs excluded."""
+    return next((r for r in runs if r.status in SUCCESS and not r.dry_run and r.ended is not None), None)
 
 
 def _age_s(ts: datetime | None, now: datetime) -> float | None:
@@ -54,11 +56,10 @@ def _oldest_waiting(store: StateStore, job: str, flow: str, now: datetime) -> tu
                           "records_done": oldest.records_done, "records_total": oldest.records_total}
 
 
-def flow_status(job: LoadedJob, flow: Any, store: StateStore, now: datetime | None = None) -> dict[str, Any]:
-    """One flow's status document (what ``status --json`` prints per flow)."""
-    now = now or now_utc()
+def flow_status(job: LoadedJob, flow: Any, store: StateStore, now: datetime,
+                last: RunRecord | None) -> dict[str, Any]:
+    """One flow's status document (what ``status --json`` prints per flow); ``last`` is its latest run."""
     name = flow.name
-    last = {r.flow: r for r in store.last_runs(job.name)}.get(name)
     success = last if last is not None and last.status in SUCCESS and not last.dry_run else None
     success = success or last_success(store, job.name, name)
     lease = store.current_lease(job.name, name)
@@ -92,9 +93,10 @@ def flow_status(job: LoadedJob, flow: Any, store: StateStore, now: datetime | No
 def job_status(job: LoadedJob, store: StateStore, now: datetime | None = None) -> list[dict[str, Any]]:
     now = now or now_utc()
     workers = workers_of(store, now, job=job.name)
+    last = {r.flow: r for r in store.last_runs(job.name)}  # one query for every flow of the job
     docs = []
     for flow in job.spec.flows:
-        doc = flow_status(job, flow, store, now)
+        doc = flow_status(job, flow, store, now, last.get(flow.name))
         doc["workers"] = workers
         docs.append(doc)
     return docs
