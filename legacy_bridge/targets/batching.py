@@ -105,13 +105,19 @@ class ApiTarget:
         digest = hashlib.sha256(self.flow_id.encode() + b"\0" + data).hexdigest()[:40]
         return {header: digest}
 
+    def _call(self, method: str, path: str, body: Any, delivery: Delivery) -> Response:
+        """One API call (retried inside the client), counted into ``delivery``; a body carries the
+        idempotency key derived from it, a bodiless call (a DELETE) none."""
+        data = None if body is None else dumps(body)
+        resp = self.client.call(method, path, data, None if data is None else self._idempotency(data))
+        delivery.calls += resp.calls
+        delivery.retried += resp.calls - 1
+        return resp
+
     def _deliver(self, payloads: list[Payload], indexes: list[int], request: Request | None,
                  delivery: Delivery) -> None:
         request = request or self.request(payloads)
-        data = dumps(request.body)
-        resp = self.client.call(request.method, request.path, data, self._idempotency(data))
-        delivery.calls += resp.calls
-        delivery.retried += resp.calls - 1
+        resp = self._call(request.method, request.path, request.body, delivery)
         if 200 <= resp.status < 300:
             verdict = self.accepted(resp, payloads)
             if not verdict.split:

@@ -52,6 +52,12 @@ class Response:
         return redact(self.data[:limit].decode("utf-8", errors="replace"))
 
 
+def jittered_backoff(n: int, base: float, ceiling: float, rng: random.Random) -> float:
+    """The wait before retry ``n`` (from 0): exponential from ``base`` up to ``ceiling``, with jitter
+    (half to all of it) so that clients failing together do not retry together."""
+    return float(min(ceiling, base * (2 ** n)) * (0.5 + rng.random() / 2))
+
+
 def retry_after(value: str | None) -> float | None:
     """``Retry-After`` in seconds: a number, or an HTTP date (delay from now)."""
     if not value:
@@ -94,8 +100,7 @@ class HttpClient:
         return url + ("&" if "?" in url else "?") + urlencode(query) if query else url
 
     def _backoff(self, n: int) -> float:
-        ceiling = min(self.spec.backoff_max, self.spec.backoff_base * (2 ** n))
-        return float(ceiling * (0.5 + self._rng.random() / 2))
+        return jittered_backoff(n, self.spec.backoff_base, self.spec.backoff_max, self._rng)
 
     def call(self, method: str, path: str, body: bytes | None, headers: dict[str, str] | None = None) -> Response:
         """Send until the answer is final; raise TargetRetryable when transient failures persist."""

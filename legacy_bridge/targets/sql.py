@@ -45,6 +45,7 @@ from legacy_bridge.records import Delivery, Payload
 from legacy_bridge.registry import Spec
 from legacy_bridge.runtime.context import FlowContext
 from legacy_bridge.targets import sql_table
+from legacy_bridge.targets.http import jittered_backoff
 from legacy_bridge.targets.sql_errors import RowRefused, field_of, is_row_error, is_transient, message_of
 from legacy_bridge.targets.values import as_json
 
@@ -318,8 +319,7 @@ class SqlTarget:
                         hint="the checkpoint is intact: run the job again when the database is reachable") from exc
                 if delivery is not None:
                     delivery.retried += 1
-                wait = min(self.spec.backoff_max, self.spec.backoff_base * 2 ** (failures - 1))
-                time.sleep(wait * (0.5 + self._rng.random() / 2))
+                time.sleep(jittered_backoff(failures - 1, self.spec.backoff_base, self.spec.backoff_max, self._rng))
 
 
 def build(spec: SqlSpec, base_dir: Path) -> SqlTarget:

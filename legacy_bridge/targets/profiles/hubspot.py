@@ -37,7 +37,7 @@ from legacy_bridge.targets.batching import ApiTarget, Request, Verdict
 from legacy_bridge.targets.http import Response
 from legacy_bridge.targets.http_config import HttpTargetSpec
 from legacy_bridge.targets.profiles import hubspot_assoc as assoc
-from legacy_bridge.targets.values import as_text, dumps
+from legacy_bridge.targets.values import as_text
 
 MAX_INPUTS = 100
 
@@ -99,10 +99,7 @@ class HubSpotTarget(ApiTarget):
 
     # --- associations ------------------------------------------------------------------------
     def _post(self, path: str, body: Any, delivery: Delivery) -> Response:
-        data = dumps(body)
-        resp = self.client.call("POST", path, data, self._idempotency(data))
-        delivery.calls += resp.calls
-        delivery.retried += resp.calls - 1
+        resp = self._call("POST", path, body, delivery)
         if not 200 <= resp.status < 300:
             raise self._stop(resp, Request("POST", path, body))
         return resp

@@ -123,9 +123,7 @@ class RestTarget(ApiTarget):
         delivery = Delivery()
         for i, key in enumerate(keys):
             path = str(self.rest.delete_path).format(key=quote(key, safe=""))
-            resp = self.client.call("DELETE", path, None)
-            delivery.calls += resp.calls
-            delivery.retried += resp.calls - 1
+            resp = self._call("DELETE", path, None, delivery)
             if 200 <= resp.status < 300 or resp.status in (404, 410):
                 delivery.sent += 1
             elif 400 <= resp.status < 500 and resp.status not in (401, 403):
