@@ -56,10 +56,6 @@ class BridgeError(Exception):
 class Retryable(BridgeError):
     """Transient: the same operation may succeed if tried again later."""
 
-    def __init__(self, message: str, *, retry_after: float | None = None, **kw: Any) -> None:
-        super().__init__(message, **kw)
-        self.retry_after = retry_after
-
 
 class RecordError(BridgeError):
     """One record cannot be processed; it becomes a reject and the flow goes on."""
@@ -153,10 +149,6 @@ class TargetRetryable(TargetError, Retryable):
     """429, 5xx, timeouts, dropped connections."""
 
 
-class TargetRecordError(RecordError):
-    """The target rejected one record permanently (a 4xx for that record)."""
-
-
 class StateError(BridgeError):
     """The state store failed or holds something unexpected."""
 
@@ -167,5 +159,3 @@ class LeaseHeld(StateError):
 
 class Interrupted(BridgeError):
     """The run was asked to stop (SIGINT/SIGTERM) and stopped cleanly."""
-
-    exit_code = 1

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from legacy_bridge import __version__
-from legacy_bridge.errors import BridgeError, ConfigError
+from legacy_bridge.errors import BridgeError
 
 # One line per command module (each registers one or more subcommands).
 COMMANDS = [
@@ -71,10 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     install(args)
     try:
         return int(args.func(args))
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except BridgeError as exc:
+    except BridgeError as exc:  # exit_code: 2 for configuration and usage errors, else 1
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:

@@ -120,8 +120,6 @@ def job_model() -> type[JobBase]:
         source=(SOURCES.spec_type(), ...),
         target=(TARGETS.spec_type(), ...),
     )
-    model: Any = create_model("JobSpec", __base__=JobBase, flows=(list[flow_model], Field(min_length=1)))
-
     @field_validator("flows")
     def _unique(cls: Any, flows: list[Any]) -> list[Any]:
         seen: set[str] = set()
@@ -131,5 +129,6 @@ def job_model() -> type[JobBase]:
             seen.add(flow.name)
         return flows
 
-    model = create_model("JobSpec", __base__=model, __validators__={"unique_flows": _unique})
+    model: Any = create_model("JobSpec", __base__=JobBase, __validators__={"unique_flows": _unique},
+                              flows=(list[flow_model], Field(min_length=1)))
     return model  # type: ignore[no-any-return]
