@@ -29,15 +29,25 @@ BUSY_TIMEOUT_MS = 60_000
 IMMEDIATE = "legacy_bridge_immediate"  # connection execution option: begin a write transaction
 
 
+def sqlite_file(url_or_path: str) -> Path | None:
+    """The database file a SQLite location names: a path or a sqlite:/// URL (None for a server
+    URL or an in-memory database).  Whoever asks whether a store exists asks this."""
+    text = url_or_path.strip()
+    if text == ":memory:" or ("://" in text and not text.startswith("sqlite:")):
+        return None
+    if text.startswith("sqlite:"):
+        database = make_url(text).database
+        return Path(database).expanduser() if database and database != ":memory:" else None
+    return Path(text).expanduser().absolute()
+
+
 def _sqlite_url(url_or_path: str) -> URL:
+    file = sqlite_file(url_or_path)
+    if file is not None:
+        file.parent.mkdir(parents=True, exist_ok=True)
     if url_or_path.startswith("sqlite:"):
-        url = make_url(url_or_path)
-        if url.database and url.database != ":memory:":
-            Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        return url
-    path = Path(url_or_path).expanduser().absolute()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return URL.create("sqlite", database=str(path))
+        return make_url(url_or_path)
+    return URL.create("sqlite", database=str(file))
 
 
 def normalise_url(url_or_path: str) -> URL:
