@@ -117,12 +117,13 @@ def build_date(arg: Any, opts: Mapping[str, Any], ctx: BuildContext) -> Callable
         one = parsers[0]
 
         def date_one(value: Any) -> Any:
-            if value.__class__ is str:
-                d = one(value.strip())
-                if d is not None:
-                    return d.date().isoformat()
-            elif isinstance(value, date):
-                return (value.date() if isinstance(value, datetime) else value).isoformat()
+            if value.__class__ is not str:
+                if isinstance(value, date):
+                    return (value.date() if isinstance(value, datetime) else value).isoformat()
+                value = text(value)  # 20240229 from ODBC or Excel, read as the list form reads it
+            d = one(value.strip())
+            if d is not None:
+                return d.date().isoformat()
             raise ConvertError(f"is not a date in {how}")
         return date_one
 

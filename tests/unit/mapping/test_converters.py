@@ -95,6 +95,8 @@ def test_phone_refuses_with_reason(item: object, value: str, words: str) -> None
     ({"date": "%d.%m.%y"}, "30.04.69", "1969-04-30"),
     ({"date": "%d %b %Y"}, "05 Mar 2021", "2021-03-05"),  # strptime path
     ({"date": ["%Y-%m-%d", "%d/%m/%Y", "%m/%d/%Y"]}, "4/30/2018", "2018-04-30"),
+    ({"date": "%Y%m%d"}, 20240229, "2024-02-29"),  # a number from ODBC or Excel, one format or several
+    ({"date": ["%Y%m%d", "%d.%m.%Y"]}, 20240229, "2024-02-29"),
     ("date", "2018-04-30", "2018-04-30"),
     ("cyymmdd", "1240229", "2024-02-29"),
     ("cyymmdd", 991231, "1999-12-31"),
