@@ -12,7 +12,7 @@ from typing import Any
 from legacy_bridge.cli.common import add_job_arg, load_jobs, open_job_state, print_json, print_table
 from legacy_bridge.config.loader import load_job
 from legacy_bridge.errors import UsageError
-from legacy_bridge.observe.overview import job_status, run_doc
+from legacy_bridge.observe.overview import age_text, job_status, run_doc
 
 __all__ = ["cmd_history", "cmd_status", "gather_status", "register", "run_doc"]
 
@@ -52,15 +52,6 @@ def gather_status(args: argparse.Namespace, job_refs: list[str] | None) -> list[
         finally:
             store.close()
     return docs
-
-
-def age_text(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{seconds / size:.0f}{unit}"
-    return f"{seconds:.0f}s"
 
 
 def _since(ts: datetime | None) -> str:

@@ -205,17 +205,18 @@ def flow_md(job: JobDoc, flow: FlowDoc) -> list[str]:
             + (f", max lag {flow.max_lag_s:.0f}s" if flow.max_lag_s else ""),
             f"- **Record key:** `{flow.mapping['key']}`", ""]
     for title, values in (("Source settings", flow.source), ("Target settings", flow.target)):
-        out += [f"{title}:", "", *_md_table(["setting", "value"], [[k, _show(v)] for k, v in values.items()]), ""]
+        out += [f"{title}:", "", *_md_table(["setting", "value"], [[k, show_value(v)] for k, v in values.items()]), ""]
     out += ["Field mapping:", ""]
     out += _md_table(["target field", "← source", "converters", "validation"],
                      [[r["target"], r["source"], r["convert"], r["validation"]] for r in flow.mapping["fields"]])
     if flow.mapping["other"]:
-        out += ["", "Other mapping settings: " + ", ".join(f"{k} = {_show(v)}" for k, v in flow.mapping["other"].items())]
+        out += ["", "Other mapping settings: " + ", ".join(f"{k} = {show_value(v)}" for k, v in flow.mapping["other"].items())]
     out += ["", *_figures(flow.status), ""]
     return out
 
 
-def _show(value: Any) -> str:
+def show_value(value: Any) -> str:
+    """A mapping or config value as written: text as is, anything else as JSON."""
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
@@ -226,7 +227,7 @@ def job_md(job: JobDoc) -> str:
     out += [f"- **Owner:** {job.owner or 'not set'}", f"- **Schedule:** {job.schedule or 'on demand'}",
             f"- **Job file:** `{job.path}`"]
     if job.alerts:
-        out.append("- **Alerts:** " + ", ".join(f"{k} = {_show(v)}" for k, v in job.alerts.items()))
+        out.append("- **Alerts:** " + ", ".join(f"{k} = {show_value(v)}" for k, v in job.alerts.items()))
     if job.state_note:
         out.append(f"- **State:** {job.state_note}")
     out += ["", *mermaid([job]), ""]

@@ -3,10 +3,9 @@ script, no CDN: it displays offline)."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from legacy_bridge.observe.catalog import FlowDoc, JobDoc
+from legacy_bridge.observe.catalog import FlowDoc, JobDoc, show_value
 from legacy_bridge.observe.html import badge, deflist, esc, page, table
 
 _BOX_H, _GAP, _PAD, _CHAR_W, _COL_GAP = 34, 14, 16, 7.2, 70
@@ -70,10 +69,6 @@ def svg_diagram(jobs: list[JobDoc]) -> str:
     return "".join(parts)
 
 
-def _show(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-
-
 def _figures(status: dict[str, Any] | None, links: bool, job: str, flow: str) -> str:
     if not status or not status.get("last_run"):
         return '<p class="muted">No run recorded yet.</p>'
@@ -99,13 +94,13 @@ def flow_html(job: JobDoc, flow: FlowDoc, links: bool) -> str:
                         ("schedule", (job.schedule or "on demand") + lag), ("record key", flow.mapping["key"])]))
     for title, values in (("source settings", flow.source), ("target settings", flow.target)):
         out.append(f"<details><summary>{title}</summary>"
-                   + table(["setting", "value"], [[k, _show(v)] for k, v in values.items()]) + "</details>")
+                   + table(["setting", "value"], [[k, show_value(v)] for k, v in values.items()]) + "</details>")
     rows = [[r["target"], r["source"], r["convert"], r["validation"]] for r in flow.mapping["fields"]]
     out.append(table(["target field", "← source", "converters", "validation"], rows,
                      table_id=f"mapping-{job.name}-{flow.name}"))
     if flow.mapping["other"]:
         out.append("<p>other mapping settings: "
-                   + esc(", ".join(f"{k} = {_show(v)}" for k, v in flow.mapping["other"].items())) + "</p>")
+                   + esc(", ".join(f"{k} = {show_value(v)}" for k, v in flow.mapping["other"].items())) + "</p>")
     out.append(_figures(flow.status, links, job.name, flow.name))
     return "".join(out)
 
@@ -113,7 +108,7 @@ def flow_html(job: JobDoc, flow: FlowDoc, links: bool) -> str:
 def job_html(job: JobDoc, links: bool = False) -> str:
     items = [("owner", job.owner or "not set"), ("schedule", job.schedule or "on demand"), ("job file", job.path)]
     if job.alerts:
-        items.append(("alerts", ", ".join(f"{k} = {_show(v)}" for k, v in job.alerts.items())))
+        items.append(("alerts", ", ".join(f"{k} = {show_value(v)}" for k, v in job.alerts.items())))
     if job.state_note:
         items.append(("state", job.state_note))
     out = [f'<h2 id="job-{esc(job.name)}">Job {esc(job.name)}</h2>']

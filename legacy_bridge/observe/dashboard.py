@@ -20,6 +20,7 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 from legacy_bridge.errors import BridgeError
 from legacy_bridge.observe.html import badge, esc, page, table
 from legacy_bridge.observe.logs import get_logger
+from legacy_bridge.observe.overview import age_text
 from legacy_bridge.observe.redact import redact
 
 NAV = [("Status", "/"), ("Catalog", "/catalog"), ("Metrics", "/metrics")]
@@ -45,15 +46,6 @@ def _when(ts: Any) -> str:
     return f"{ts:%Y-%m-%d %H:%M:%S}" if hasattr(ts, "strftime") else ""
 
 
-def _ago(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{seconds / size:.0f}{unit}"
-    return f"{seconds:.0f}s"
-
-
 def status_page(docs: list[dict[str, Any]]) -> str:
     rows, classes = [], []
     for d in docs:
@@ -66,8 +58,8 @@ def status_page(docs: list[dict[str, Any]]) -> str:
             f'<a class="flow" href="{_href("history", job)}?flow={quote(flow)}">{esc(flow)}</a>',
             badge(d["state"], d["health"]), esc(_when(run.get("started"))),
             counts.get("read", ""), counts.get("sent", ""), counts.get("rejected", ""),
-            esc(_ago(d["lag_s"]) + (" LATE" if d["late"] else "")),
-            esc(f"{d['files_waiting']} (oldest {_ago(oldest['age_s'])})" if oldest else ""),
+            esc(age_text(d["lag_s"]) + (" LATE" if d["late"] else "")),
+            esc(f"{d['files_waiting']} (oldest {age_text(oldest['age_s'])})" if oldest else ""),
             f'<a class="rejects" href="{_href("rejects", job, flow)}">{d["open_rejects"]}</a>',
             f'<span class="err">{esc((run.get("error") or "").splitlines()[0] if run.get("error") else "")}</span>',
         ])
@@ -82,7 +74,7 @@ def status_page(docs: list[dict[str, Any]]) -> str:
     if workers:
         body += "<h2>Schedulers and watchers</h2>" + table(
             ["kind", "host", "pid", "last heartbeat", "state"],
-            [[w.get("kind", ""), w.get("host", ""), w.get("pid", ""), _ago(w.get("age_s")) + " ago",
+            [[w.get("kind", ""), w.get("host", ""), w.get("pid", ""), age_text(w.get("age_s")) + " ago",
               badge("stale", "fail") if w.get("stale") else badge("alive", "ok")] for w in workers.values()],
             raw_cols=(4,))
     return page("Status", body, NAV)

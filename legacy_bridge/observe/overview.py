@@ -152,3 +152,13 @@ def workers_of(store: StateStore, now: datetime, job: str | None = None) -> list
         return []
     docs = [heartbeat_doc(hb, now) for hb in lister()]
     return [d for d in docs if job is None or _covers(d, job)]
+
+
+def age_text(seconds: float | None) -> str:
+    """A duration as people read it on a status screen: 45s, 12m, 3h, 2d ('' when unknown)."""
+    if seconds is None:
+        return ""
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.0f}{unit}"
+    return f"{seconds:.0f}s"
