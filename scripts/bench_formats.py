@@ -140,10 +140,6 @@ MAPPINGS = {
 CONVERT = {"name": '["strip"]', "email": '["strip", "lower"]', "city": '["strip", "title"]'}
 
 
-def _toml_format(fmt: dict[str, object]) -> str:
-    return json.dumps(fmt).replace('": ', '" = ').replace('{"', '{ "').replace('"}', '" }')
-
-
 def write_job(project: Path, data: Path, kind: str, fmt: dict[str, object], url: str) -> Path:
     """A job: files source -> a 12-field mapping -> hubspot profile -> the sink."""
     key, fields = MAPPINGS[kind]

@@ -32,10 +32,6 @@ TYPES = {  # sqlite declared type -> (postgres, mariadb)
 }
 
 
-def source_path() -> Path:
-    return DEFAULT_SOURCE
-
-
 def copy_sqlite(dest: Path, source: Path = DEFAULT_SOURCE) -> Path:
     dest.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(source, dest)
