@@ -1,4 +1,4 @@
-"""Start, query and stop the counting sink (bench/sink.py) as a child process."""
+"""Start, query and stop the counting sink (legacy_bridge/sandbox/sink.py) as a child process."""
 
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ from typing import Any
 
 class Sink:
     def __init__(self, root: Path, delay_ms: float, cpus: set[int] | None) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-m", "bench.sink", "--delay-ms", str(delay_ms)],
-                                     cwd=root, stdout=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "legacy_bridge.sandbox.sink", "--delay-ms", str(delay_ms)],
+            cwd=root, stdout=subprocess.PIPE, text=True)
         if cpus:
             with contextlib.suppress(OSError):
                 os.sched_setaffinity(self.proc.pid, cpus)
