@@ -9,7 +9,7 @@ target, and commits checkpoint and rejects in one state-store transaction.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -52,15 +52,23 @@ class Batch:
     ``positions``: per row, its line number (csv), row number (excel), record number
     (xml, counting from 1) - what a user needs to find the row again.  Empty for tables,
     whose rows are found by their key.
+
+    A columnar source (legacy_bridge/columnar) also gives ``table``, a ``pyarrow.RecordBatch``
+    with one column per source field, and reads ``rows`` as a lazy view of it.  Such a batch
+    may be larger than the target's batch: ``cut(n)`` is the checkpoint that holds once its
+    first ``n`` rows are acknowledged, and the runner splits it into target-sized units.  A
+    batch with ``cut`` has no source ``rejects`` (sources yield those in batches of their own).
     """
 
-    rows: list[Row]
+    rows: Sequence[Row]
     origin: str
     checkpoint: Checkpoint
-    positions: list[int] = field(default_factory=list)
+    positions: Sequence[int] = field(default_factory=list)
     position_kind: PositionKind = "line"
     rejects: list[Reject] = field(default_factory=list)  # rows the source itself could not read
     seq: int = 0  # set by the runner
+    table: Any = None  # pyarrow.RecordBatch of the rows, from a columnar source
+    cut: Callable[[int], Checkpoint] | None = None  # checkpoint after the first n rows (splittable batch)
 
     def where(self, index: int) -> str:
         """Human position of row ``index``: ``line 14`` / ``row 7`` / ``record 3`` ('' for tables)."""
@@ -90,6 +98,7 @@ class Reject:
     value: str | None = None
     raw: Row | None = None  # the source record as read (replay re-maps it)
     stage: Literal["source", "mapping", "target"] = "mapping"
+    row: int = -1  # index of the source row in its batch (not stored; the runner splits batches by it)
 
 
 @dataclass(slots=True)

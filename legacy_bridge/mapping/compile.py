@@ -75,6 +75,20 @@ class Mapper:
         names.update(c.field for c in conditions if c is not None)
         return names
 
+    @property
+    def plans(self) -> list[FieldPlan]:
+        return self._plans
+
+    def map_one(self, row: Row, index: int) -> Payload | Reject | None:
+        """One row as ``map_batch`` maps it (fast path, then the interpreter if that raises);
+        a reject's origin and position are left to the caller."""
+        try:
+            if self._keep is not None and not self._keep(row):
+                return None
+            return self._row_fn(row, index)
+        except Exception:
+            return self._slow(row, index)
+
     def map_batch(self, batch: Batch) -> MappedBatch:
         row_fn, keep = self._row_fn, self._keep
         payloads: list[Payload] = []
@@ -94,7 +108,7 @@ class Mapper:
                 elif outcome is None:
                     skipped += 1
                 else:
-                    outcome.origin, outcome.position = batch.origin, batch.where(i)
+                    outcome.origin, outcome.position, outcome.row = batch.origin, batch.where(i), i
                     rejects.append(outcome)
         deduped = 0
         if self._dedupe and payloads:

@@ -46,6 +46,7 @@ class FieldPlan:
     required: bool = False
     checks: list[Step] = field(default_factory=list)
     also_reads: list[str] = field(default_factory=list)  # fields named by converters (coalesce)
+    spec: FieldSpec | None = None  # as written (the columnar kernels are built from it)
 
     @property
     def has_default(self) -> bool:
@@ -153,6 +154,7 @@ def build_plan(name: str, spec: str | FieldSpec, ctx: BuildContext, problems: li
     else:
         problems.append(f"{path}: say where the value comes from: 'from', 'value' or 'template'")
         return None
+    plan.spec = spec
     plan.nulls = frozenset({"", *(spec.null_if or ())})
     plan.steps = _chain(spec.convert, path, ctx, problems)
     plan.also_reads = [f for st in spec.convert if isinstance(st, dict) and "coalesce" in st

@@ -13,12 +13,14 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
+from legacy_bridge.columnar.encode import EncodedPayloads
+from legacy_bridge.columnar.vector import VectorMapping
 from legacy_bridge.config.loader import LoadedJob
 from legacy_bridge.errors import BridgeError, ConfigError, Interrupted, LeaseHeld
 from legacy_bridge.mapping import Mapper, compile_mapping
@@ -100,6 +102,7 @@ class FlowRun:
         self.counts = Counts()
         self.log = get_logger(job=job.name, flow=flow_spec.name)
         self.deletes: DeletePlan | None = None  # deletes = "send": rows deleted at the source
+        self.vector: VectorMapping | None = None  # the vectorised mapping, when the mapping and target allow
 
     # --- building the parts -------------------------------------------------------------
     def _build(self) -> tuple[Source, Mapper, Target]:
@@ -107,6 +110,8 @@ class FlowRun:
         mapper = compile_mapping(self.spec.mapping, base_dir=base)
         source = SOURCES.build(self.spec.source, base)
         target = TARGETS.build(self.spec.target, base)
+        self.vector, why = VectorMapping.build(mapper, getattr(target, "text_encoder", lambda: None)())
+        self.log.debug("mapping of columnar batches: %s", "vectorised" if self.vector else f"row by row ({why})")
         return source, mapper, target
 
     # --- the run ------------------------------------------------------------------------
@@ -188,18 +193,20 @@ class FlowRun:
         pool = ThreadPoolExecutor(max_workers=window, thread_name_prefix=f"send-{ctx.flow}")
         seq = 0
         try:
-            for batch in source.batches(ctx):
-                seq += 1
-                batch.seq = seq
-                mapped = mapper.map_batch(batch) if batch.rows else MappedBatch(payloads=[])
-                if ctx.dry_run:
-                    self._dry_run(batch, mapped, target)
-                    continue
-                future: Future[Delivery] = (pool.submit(target.send, mapped.payloads)
-                                            if mapped.payloads else _Done())
-                inflight.append(_InFlight(batch, mapped, future))
-                while inflight and (len(inflight) >= window or inflight[0].future.done()):
-                    self._settle(inflight, ctx, source, timeout=None)
+            for whole in source.batches(ctx):
+                for batch, mapped in self._units(whole, mapper, target.max_batch):
+                    seq += 1
+                    batch.seq = seq
+                    if ctx.dry_run:
+                        self._dry_run(batch, mapped, target)
+                        continue
+                    future: Future[Delivery] = (pool.submit(target.send, mapped.payloads)
+                                                if mapped.payloads else _Done())
+                    inflight.append(_InFlight(batch, mapped, future))
+                    while inflight and (len(inflight) >= window or inflight[0].future.done()):
+                        self._settle(inflight, ctx, source, timeout=None)
+                    if self.stop.is_set():  # the rest of a large source batch is read again next run
+                        break
                 if self.stop.is_set():
                     break
             while inflight:
@@ -209,6 +216,44 @@ class FlowRun:
             for item in inflight:  # not committed: they will be sent again next run
                 item.future.cancel()
             pool.shutdown(wait=True, cancel_futures=True)
+
+    def _units(self, batch: Batch, mapper: Mapper, size: int) -> Iterator[tuple[Batch, MappedBatch]]:
+        """The batch mapped, as target-sized units.  A source batch without ``cut`` is one unit.  A
+        columnar batch (``cut``, legacy_bridge/columnar) larger than the target's batch is mapped whole
+        by the vectorised mapping when it takes it, then cut into units of at most ``size`` payloads,
+        each with the checkpoint after its last row; otherwise cut into units of ``size`` rows first."""
+        if batch.cut is None or not batch.rows:
+            yield batch, (mapper.map_batch(batch) if batch.rows else MappedBatch(payloads=[]))
+            return
+        n, cut = len(batch.rows), batch.cut
+        vector = self.vector
+        if vector is not None and batch.table is not None and vector.takes(batch.table):
+            mapped = vector.map_batch(batch)
+            payloads = mapped.payloads
+            assert isinstance(payloads, EncodedPayloads)
+            ends = [payloads.indexes[i] for i in range(size, len(payloads), size)] + [n]
+            rejects = sorted(mapped.rejects, key=lambda r: r.row)
+            lo = r = 0
+            for hi in ends:
+                r0 = r
+                while r < len(rejects) and rejects[r].row < hi:
+                    r += 1
+                part = payloads.between(lo, hi)
+                unit_rejects = rejects[r0:r]
+                skipped = (hi - lo) - len(part) - len(unit_rejects)
+                yield self._part(batch, lo, hi, cut), MappedBatch(part, unit_rejects, skipped)  # type: ignore[arg-type]
+                lo = hi
+            return
+        rows = list(batch.rows)  # the row path: Python values once for the whole block
+        for lo in range(0, n, size):
+            hi = min(n, lo + size)
+            part = self._part(batch, lo, hi, cut)
+            part.rows = rows[lo:hi]
+            yield part, mapper.map_batch(part)
+
+    @staticmethod
+    def _part(batch: Batch, lo: int, hi: int, cut: Callable[[int], Checkpoint]) -> Batch:
+        return Batch(batch.rows[lo:hi], batch.origin, cut(hi), batch.positions[lo:hi], batch.position_kind)
 
     def _settle(self, inflight: deque[_InFlight], ctx: FlowContext, source: Source,
                 timeout: float | None) -> None:

@@ -85,7 +85,8 @@ class ApiTarget:
     def send(self, payloads: list[Payload]) -> Delivery:
         delivery = Delivery()
         for request, indexes in self.requests(payloads):
-            self._deliver([payloads[i] for i in indexes], indexes, request, delivery)
+            whole = len(indexes) == len(payloads) and indexes == list(range(len(payloads)))
+            self._deliver(payloads if whole else [payloads[i] for i in indexes], indexes, request, delivery)
         return delivery
 
     def describe(self, payloads: list[Payload]) -> list[str]:

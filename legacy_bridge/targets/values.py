@@ -64,8 +64,23 @@ def as_text(value: Any) -> str:
     return json.dumps(as_json(value), separators=(",", ":"), ensure_ascii=False)
 
 
+class Encoded:
+    """A request body already encoded as JSON bytes (by the columnar path, legacy_bridge/columnar):
+    ``dumps`` passes it through unchanged."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def __repr__(self) -> str:
+        return f"Encoded({len(self.data)} bytes)"
+
+
 def dumps(body: Any) -> bytes:
     """Compact, deterministic JSON bytes (the idempotency key hashes them)."""
+    if isinstance(body, Encoded):
+        return body.data
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False, default=_fallback).encode("utf-8")
 
 
