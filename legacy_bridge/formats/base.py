@@ -8,9 +8,9 @@ its first batch; ``rows`` then streams it, skipping the records already delivere
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from legacy_bridge.errors import RowError
 from legacy_bridge.records import PositionKind, Row
@@ -38,3 +38,18 @@ class Format(Protocol):
         A record that cannot be read is yielded as a ``RowError`` (it becomes a reject
         with file and position) - it is never raised, and it counts as a record."""
         ...
+
+
+class ColumnarFormat(Format, Protocol):
+    """A format that can also read a file as Arrow blocks (legacy_bridge/columnar).
+
+    ``blocks`` yields ``(positions, table)``: a ``pyarrow.RecordBatch`` of consecutive data
+    records from record index ``start`` on (one column per field, named as ``rows`` names
+    them, the values ``rows`` would give) and each record's position.  It may stop early,
+    at any record, when it meets something only the row reader handles (a ragged record,
+    an undecodable byte ...): the files source then reads the rest with ``rows`` from the
+    first record not yielded.  It returns at once (yields nothing) for a file it does not
+    take at all.  ``blocks`` never yields a record ``rows`` would yield as a ``RowError``.
+    """
+
+    def blocks(self, path: str, display_name: str, start: int = 0) -> Iterator[tuple[Sequence[int], Any]]: ...

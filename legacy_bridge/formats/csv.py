@@ -14,10 +14,12 @@ whose last field is empty (a trailing delimiter, common in ERP exports) is accep
 
 from __future__ import annotations
 
+import codecs
 import csv
 import re
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
@@ -83,6 +85,7 @@ class CsvFormat:
     def __init__(self, spec: CsvSpec) -> None:
         self.spec = spec
         self._decided: dict[str, tuple[str, str, bool]] = {}  # path -> (encoding, note, clean)
+        self._simple_files: dict[str, _Simple | None] = {}  # path -> its shape when pyarrow can read it
 
     # --- opening -------------------------------------------------------------------------------
     def _encoding(self, path: str, display: str) -> tuple[str, str]:
@@ -128,9 +131,79 @@ class CsvFormat:
             self._decided[path] = (encoding, note, clean)
         return self._decided[path]
 
+    # --- the columnar path -------------------------------------------------------------------------
+    def _simple(self, path: str, display: str) -> _Simple | None:
+        """The file's shape when pyarrow's reader gives exactly what ``rows`` gives, else None."""
+        s = self.spec
+        if path in self._simple_files:
+            return self._simple_files[path]
+        shape = None
+        if (s.comment is None and not s.trailer_lines and s.escapechar is None and not s.skipinitialspace
+                and s.delimiter not in "\r\n" and (s.quotechar is None or s.quotechar.isascii())):
+            encoding, _note = self._encoding(path, display)
+            shape = _scan(path, encoding, s.quotechar)
+        self._simple_files[path] = shape
+        return shape
+
+    def _names_at(self, path: str, display: str, encoding: str) -> tuple[list[str], int] | None:
+        """The column names as ``rows`` reads them and the number of lines before the first record."""
+        s = self.spec
+        if s.columns and not s.header:
+            return self._header(None, display, 0), s.skip_lines
+        with self._open(path, encoding) as f:
+            for _ in range(s.skip_lines):
+                f.readline()
+            first = f.readline()
+        if not first.strip("\r\n"):
+            return None
+        row: list[str] = next(self._reader([first]), [])
+        names = self._header(row, display, s.skip_lines + 1)
+        return names, s.skip_lines + (1 if s.header else 0)
+
+    def blocks(self, path: str, display_name: str, start: int = 0) -> Iterator[tuple[Sequence[int], Any]]:
+        """Arrow blocks of the records from index ``start`` on, read by pyarrow's CSV reader, for a file
+        whose lines are its records (see ``_scan``); the row reader takes the rest where it stops."""
+        shape = self._simple(path, display_name)
+        if shape is None:
+            return
+        try:
+            import pyarrow as pa  # type: ignore[import-untyped]
+            import pyarrow.csv as pacsv  # type: ignore[import-untyped]
+        except ImportError:
+            return
+        encoding, _note = self._encoding(path, display_name)
+        found = self._names_at(path, display_name, encoding)
+        if found is None:
+            return
+        names, before = found
+        codec = "utf8" if encoding in ("utf-8", "utf-8-sig") else encoding
+        read = pacsv.ReadOptions(column_names=names, skip_rows=before + start, encoding=codec,
+                                 block_size=1 << 19, use_threads=False)
+        parse = pacsv.ParseOptions(delimiter=self.spec.delimiter, quote_char=False, double_quote=False,
+                                   newlines_in_values=False, ignore_empty_lines=False)
+        convert = pacsv.ConvertOptions(column_types={n: pa.string() for n in names}, strings_can_be_null=False,
+                                       quoted_strings_can_be_null=False, check_utf8=True)
+        line = before + start + 1
+        try:
+            reader = pacsv.open_csv(path, read_options=read, parse_options=parse, convert_options=convert)
+            for table in reader:
+                n = int(table.num_rows)
+                if n:
+                    yield range(line, line + n), table
+                    line += n
+        except (pa.ArrowException, UnicodeError, OSError, ValueError):
+            return  # a record pyarrow does not take (ragged, undecodable ...): the row reader goes on from here
+
     # --- the seam ---------------------------------------------------------------------------------
     def check(self, path: str, display_name: str) -> FileCheck:
         self._decided.pop(path, None)
+        self._simple_files.pop(path, None)
+        shape = self._simple(path, display_name)
+        if shape is not None:  # every line is one record: counted by the scan, no parse needed
+            encoding, note = self._encoding(path, display_name)
+            found = self._names_at(path, display_name, encoding)
+            if found is not None:
+                return FileCheck(records=max(0, shape.lines - found[1]), encoding=encoding, notes=[note])
         encoding, note, _clean = self._prepare(path, display_name)
         count = 0
         for _pos, _row in self._records(path, display_name, 0, check=True):
@@ -347,6 +420,76 @@ class CsvFormat:
                 raise FormatError(f"the trailer of {display} declares {declared} records but the file holds {count}: "
                                   "it is incomplete or corrupt", where={"file": display, "line": pos},
                                   hint="ask for the file again; nothing from it was sent")
+
+
+@dataclass(frozen=True)
+class _Simple:
+    lines: int  # physical lines, the last one counted whether it ends with a newline or not
+
+
+def _single_byte(encoding: str) -> bool:
+    try:
+        return len(b"\xc3\xa9".decode(encoding, "replace")) == 2 and len(bytes(range(256)).decode(encoding, "replace")) == 256
+    except LookupError:
+        return False
+
+
+def _scan(path: str, encoding: str, quotechar: str | None) -> _Simple | None:
+    """One pass over the bytes: the file qualifies for the columnar path when each line is one
+    record, i.e. it holds no quote character, no blank line, no lone CR, no NUL and no byte the
+    encoding cannot decode, and no line near the length limit; returns its line count."""
+    if encoding in ("utf-8", "utf-8-sig"):
+        bad = [b"\x00"]
+        decoder: Any = codecs.getincrementaldecoder("utf-8")("strict")
+    elif _single_byte(encoding):
+        bad = [b"\x00", *(bytes([b]) for b in range(256) if _undecodable(bytes([b]), encoding))]
+        decoder = None
+    else:
+        return None
+    if quotechar is not None:
+        bad.append(quotechar.encode("ascii"))
+    lines = 0
+    last = b"\n"
+    with open(path, "rb") as f:
+        while chunk := f.read(_CHUNK):
+            if not chunk.endswith(b"\n"):  # whole lines only: read on to the end of this one
+                rest = f.readline(_LINE_LIMIT // 4)
+                if rest and not rest.endswith(b"\n") and f.read(1):
+                    return None  # a line near the length limit: the row reader refuses it properly
+                chunk += rest
+            if any(b in chunk for b in bad):  # one memchr each: faster than a character class
+                return None
+            if decoder is not None:
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError:
+                    return None
+            n = chunk.count(b"\n")
+            if b"\r" in chunk:  # CRLF line ends only, and no blank line
+                cr = chunk.count(b"\r")
+                ends = n if chunk.endswith(b"\n") else n + 1
+                if cr != ends or chunk.count(b"\r\n") != n or b"\n\r\n" in chunk or chunk.startswith(b"\r\n"):
+                    return None
+            elif b"\n\n" in chunk or chunk.startswith(b"\n"):
+                return None  # blank lines: the row reader skips them, positions would differ
+            lines += n
+            last = chunk
+    if decoder is not None:
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return None
+    if last.endswith(b"\r"):
+        return None
+    return _Simple(lines + (0 if last.endswith(b"\n") else 1))
+
+
+def _undecodable(data: bytes, encoding: str) -> bool:
+    try:
+        data.decode(encoding)
+        return False
+    except UnicodeDecodeError:
+        return True
 
 
 def build(spec: CsvSpec, base_dir: Path) -> CsvFormat:

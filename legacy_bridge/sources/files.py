@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
+from legacy_bridge.columnar.rows import ColumnRows
 from legacy_bridge.config.durations import Duration
 from legacy_bridge.errors import FormatError, PartialFileError, RowError, TransportError, TransportRetryable
 from legacy_bridge.formats import REGISTRY as FORMATS
@@ -217,6 +218,29 @@ class FilesSource:
         rejects: list[Reject] = []
         index = start
         origin = name
+        blocks = getattr(self.format, "blocks", None)
+        if blocks is not None and index < total:  # a columnar format: Arrow blocks as far as they go
+            if origin_of is not None:
+                origin = str(origin_of(path, name))
+            for block_positions, table in blocks(path, name, start):
+                n = min(int(table.num_rows), total - index)
+                if n <= 0:
+                    break
+                if n < table.num_rows:
+                    table, block_positions = table.slice(0, n), block_positions[:n]
+                cut = _cutter(file_id, index, total + (broken is not None))  # a broken file ends on its reject
+                index += n
+                done = index >= total
+                if done and broken is not None:  # the valid part ends here: say why the rest was not sent
+                    yield Batch(ColumnRows(table), origin, cut(n), block_positions, kind, table=table, cut=cut)
+                    yield Batch([], origin, Checkpoint(file=FileProgress(file_id, index, True)), [], kind,
+                                [Reject(reason=f"the rest of the file was not sent: {broken.message}", origin=origin,
+                                        position=f"{kind} {block_positions[-1]}", stage="source")])
+                    return
+                yield Batch(ColumnRows(table), origin, cut(n), block_positions, kind, table=table, cut=cut)
+                if done or ctx.stopping():
+                    return
+            start = index
         if index < total:
             for pos, item in self.format.rows(path, name, start):
                 if type(item) is dict:
@@ -255,6 +279,13 @@ class FilesSource:
         _after.quarantine(ctx, t, self.spec.after, entry.id, f.name, cand.marker, str(exc))
         if spooled:
             discard(spooled)
+
+
+def _cutter(file_id: int, before: int, total: int) -> Callable[[int], Checkpoint]:
+    """The checkpoint after the first ``n`` records of a block that starts at record ``before``."""
+    def cut(n: int) -> Checkpoint:
+        return Checkpoint(file=FileProgress(file_id, before + n, before + n >= total))
+    return cut
 
 
 def _reject(err: RowError | Any, origin: str, kind: str, pos: int) -> Reject:
