@@ -28,6 +28,7 @@ from typing import Any
 from legacy_bridge.errors import ConfigError, DatabaseError, DatabaseRetryable
 from legacy_bridge.records import Batch, Checkpoint, Reject
 from legacy_bridge.runtime.context import FlowContext
+from legacy_bridge.sources import odbc_arrow
 from legacy_bridge.sources.odbc_read import Chunk, Reader, Row
 from legacy_bridge.sources.odbc_spec import OdbcSpec
 from legacy_bridge.sources.odbc_sql import Window
@@ -104,7 +105,8 @@ class OdbcSource:
             items = [Item(row, cur, key=_key(row, cur, key_cols)) for row, cur in chunk]
             return self._changed(ctx, items) if hashed else items
 
-        yield from self._emit(ctx, exprs, window, process, mark=lambda cur: _later(stored, cur))
+        yield from self._emit(ctx, exprs, window, process, mark=lambda cur: _later(stored, cur),
+                              columnar=not hashed)
 
     def _diff(self, ctx: FlowContext) -> Iterator[Batch]:
         spec, reader = self.spec, self._require_reader()
@@ -156,7 +158,8 @@ class OdbcSource:
                          digest=content_hash(row) if hashed else None) for row, cur in chunk]
 
         yield from self._emit(ctx, exprs, window, process,
-                              mark=(lambda cur: list(cur)) if incremental else (lambda cur: None))
+                              mark=(lambda cur: list(cur)) if incremental else (lambda cur: None),
+                              columnar=not hashed)
 
     # --- shared machinery --------------------------------------------------------------------
     def _changed(self, ctx: FlowContext, items: list[Item], send_all: bool = False) -> list[Item]:
@@ -172,10 +175,21 @@ class OdbcSource:
 
     def _emit(self, ctx: FlowContext, exprs: Sequence[str], window: Window, process: Process,
               mark: Callable[[tuple[Any, ...]], Any], final: Callable[[], list[str]] | None = None,
-              ) -> Iterator[Batch]:
+              columnar: bool = False) -> Iterator[Batch]:
         """Batches of at most ``ctx.batch_size`` rows; reconnects and resumes after the last
-        cursor tuple handed out when the connection drops."""
+        cursor tuple handed out when the connection drops.  ``columnar``: rows without content
+        hashes, which the Arrow path (odbc_arrow) reads first as far as it gives the same values."""
         position: tuple[Any, ...] | None = None
+        if columnar and final is None:
+            why = odbc_arrow.why_not(self._require_reader(), mode=self.spec.mode)
+            if why is not None:
+                ctx.log.debug("%s: read row by row (%s)", self.spec.origin, why)
+            else:
+                handoff = yield from odbc_arrow.emit(self._require_reader(), ctx, exprs, window, mark,
+                                                     self.spec.reconnects, self.spec.reconnect_backoff)
+                if handoff.done:
+                    return
+                position = handoff.position
         failures = 0
         size = max(1, ctx.batch_size)
         while True:

@@ -39,6 +39,8 @@ class OdbcSpec(Spec):
     trim_char: bool = Field(default=True, description="strip trailing blanks (CHAR padding) from text")
     timezone: str | None = Field(default=None, description="zone of naive timestamps, e.g. Europe/Berlin")
     binary: Literal["bytes", "base64", "hex"] = "bytes"
+    columnar: bool = Field(default=True, description="read in Arrow blocks (arrow-odbc) where that gives "
+                                                     "exactly the row reader's values; false: row by row")
     login_timeout: Duration = 30.0
     query_timeout: Duration = 0.0
     read_only: bool = True

@@ -1,0 +1,301 @@
+"""The columnar read path of the odbc source: the same ordered statement read by arrow-odbc.
+
+Where it applies (``columnar`` on, arrow-odbc importable, psqlODBC, mode ``full`` or ``incremental`` without
+content hashes, no ``timezone``/``encoding``/``page_rows``), the rows come as
+``pyarrow.RecordBatch`` blocks of about ``BLOCK_ROWS`` rows, each yielded as one splittable
+``Batch`` (``rows=ColumnRows(table)``, ``cut(n)``: the checkpoint once its first n rows are
+acknowledged; legacy_bridge/columnar).  The row reader stays the definition: a column is
+read by Arrow only when its Arrow type gives, through ``to_pylist``, exactly the Python
+values and types pyodbc gives (checked against the row reader's ``cursor.description``
+before the first row; ``float32`` columns are fetched as ``float64``, like pyodbc does;
+CHAR padding is trimmed with ``utf8_rtrim``, like ``trim_char``).  Anything else - an
+unsupported type, unconstrained NUMERIC (psqlODBC reports it as NUMERIC(28,6)), a text
+value longer than the driver's declared size, any non-connection error - hands over to the
+row reader, which goes on strictly after the last cursor tuple handed out.  A dropped
+connection is reopened and resumed like the row path (``reconnects``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Callable, Generator, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from legacy_bridge.columnar.rows import ColumnRows
+from legacy_bridge.errors import DatabaseRetryable
+from legacy_bridge.records import Batch, Checkpoint
+from legacy_bridge.runtime.context import FlowContext
+from legacy_bridge.sources.odbc_conn import translate, with_driver_options
+from legacy_bridge.sources.odbc_sql import Window, select
+
+if TYPE_CHECKING:
+    from legacy_bridge.sources.odbc_read import Reader
+
+BLOCK_ROWS = 10_000  # rows per yielded block (and per arrow-odbc fetch when the row width allows)
+TRANSIT_BYTES = 32 << 20  # arrow-odbc's fetch buffer bound (within the 150 MB budget; fetches are joined into blocks)
+_STATE = re.compile(r"State:\s*([0-9A-Z]{5})")
+
+Mark = Callable[[tuple[Any, ...]], Any]
+
+
+@dataclass(frozen=True)
+class Handoff:
+    """Where the Arrow read left off: ``done`` (nothing left, or stopping) or the row reader
+    goes on strictly after ``position`` (None: from the start)."""
+
+    done: bool
+    position: tuple[Any, ...] | None
+
+
+class _Unsupported(Exception):
+    """The Arrow read cannot give exactly the row reader's values here (the message says why)."""
+
+
+class _Dropped(Exception):
+    """Carries an arrow-odbc error as (sqlstate, text), the shape ``translate`` reads."""
+
+
+def why_not(reader: Reader, *, mode: str) -> str | None:
+    """Why this flow cannot use the Arrow path (None: it can, as far as the spec tells)."""
+    spec = reader.spec
+    if not spec.columnar:
+        return "columnar = false"
+    if mode == "diff":
+        return "mode diff (content hashes)"
+    if mode == "incremental" and spec.lookback > 0:
+        return "lookback (content hashes)"
+    if spec.timezone is not None:
+        return "timezone"
+    if spec.encoding is not None:
+        return "encoding"
+    if spec.page_rows:
+        return "page_rows"
+    try:
+        import arrow_odbc  # type: ignore[import-untyped]  # noqa: F401
+        import pyarrow  # type: ignore[import-untyped]  # noqa: F401
+    except ImportError:
+        return "arrow-odbc is not installed"
+    driver = reader.open().driver.lower()
+    if "psqlodbc" not in driver:
+        return f"driver {driver or '?'} (only psqlODBC is verified)"
+    return None
+
+
+def emit(reader: Reader, ctx: FlowContext, exprs: Sequence[str], window: Window, mark: Mark,
+         reconnects: int, backoff: float) -> Generator[Batch, None, Handoff]:
+    """Blocks of the ordered read as splittable batches; returns where the row reader goes on."""
+    if not exprs:
+        return Handoff(False, None)
+    position: tuple[Any, ...] | None = None
+    failures = 0
+    while True:
+        w = window if position is None else replace(window, after=position, since=None)
+        try:
+            for table, cursors in _blocks(reader, exprs, w):
+                batch = _batch(reader.spec.origin, table, cursors, mark, position)
+                yield batch
+                position, failures = cursors[-1], 0
+                if ctx.stopping():
+                    return Handoff(True, position)
+            return Handoff(True, position)
+        except _Unsupported as exc:
+            ctx.log.debug("%s: read row by row from %s on (%s)", reader.spec.origin,
+                          "the start" if position is None else "the last row handed out", exc)
+            return Handoff(False, position)
+        except DatabaseRetryable as exc:
+            failures += 1
+            reader.close()
+            if failures > reconnects:
+                exc.message += (f" - gave up after {failures - 1} reconnect(s); the checkpoint is intact "
+                                "and the next run resumes after the last acknowledged row")
+                raise
+            wait = backoff * (2 ** (failures - 1))
+            ctx.log.warning("%s; reconnecting in %.1fs and resuming", exc.message, wait)
+            if ctx.stop_event.wait(wait):
+                return Handoff(True, position)
+
+
+def _batch(origin: str, table: Any, cursors: list[tuple[Any, ...]], mark: Mark,
+           before: tuple[Any, ...] | None) -> Batch:
+    def cut(n: int) -> Checkpoint:
+        if n <= 0:
+            return Checkpoint(watermark=mark(before)) if before is not None else Checkpoint()
+        return Checkpoint(watermark=mark(cursors[n - 1]))
+
+    return Batch(rows=ColumnRows(table), origin=origin, position_kind="key", checkpoint=cut(len(cursors)),
+                 table=table, cut=cut)
+
+
+def _blocks(reader: Reader, exprs: Sequence[str], window: Window,
+            ) -> Generator[tuple[Any, list[tuple[Any, ...]]], None, None]:
+    """(data columns as one RecordBatch, cursor tuples) per block of about ``BLOCK_ROWS`` rows."""
+    import pyarrow as pa
+
+    spec = reader.spec
+    opened = reader.open()
+    sql, params = select(opened.dialect, reader.shape, exprs, window)
+    expected = _describe(reader, exprs)
+    stream = _open(reader, sql, _texts(params))
+    try:
+        width = len(expected) - len(exprs)
+        plan = _plan(stream.schema, expected, psql="psqlodbc" in opened.driver.lower())
+        pending: list[Any] = []
+        rows = 0
+        while True:
+            part = _next(stream, reader)
+            if part is not None and part.num_rows:
+                pending.append(part)
+                rows += part.num_rows
+            while pending and (part is None or rows >= BLOCK_ROWS):
+                whole = pending[0] if len(pending) == 1 else pa.concat_batches(pending)
+                block, rest = whole.slice(0, BLOCK_ROWS), whole.slice(BLOCK_ROWS)
+                pending, rows = ([rest] if rest.num_rows else []), rest.num_rows
+                yield _data(block, width, plan, spec.trim_char), _cursors(block, width)
+            if part is None:
+                return
+    finally:
+        del stream
+
+
+def _describe(reader: Reader, exprs: Sequence[str]) -> list[tuple[str, Any, int, int]]:
+    """(name, Python type, precision, scale) per column of the statement, as pyodbc reports them."""
+    import pyodbc
+
+    d = reader.open().dialect
+    extra = "".join(f", {e} AS lb_k{i}" for i, e in enumerate(exprs))
+    shape = reader.shape
+    sql = f"SELECT {shape.select_list(d)}{extra} FROM {shape.source(d)} lb_src WHERE 1 = 0"
+    cur = reader.open().conn.cursor()
+    try:
+        cur.execute(sql)
+        return [(str(c[0]), c[1], int(c[4] or 0), int(c[5] or 0)) for c in cur.description]
+    except pyodbc.Error as exc:
+        raise _Unsupported(f"describing the columns failed: {exc}") from exc
+    finally:
+        with contextlib.suppress(pyodbc.Error):
+            cur.close()
+
+
+def _plan(schema: Any, expected: Sequence[tuple[str, Any, int, int]], *, psql: bool) -> list[Any]:
+    """Per column, the Arrow type to read it as (float64 for float32), or ``_Unsupported``."""
+    import pyarrow as pa
+
+    if list(schema.names) != [e[0] for e in expected]:
+        raise _Unsupported("column names differ from the row reader's")
+    if len(set(schema.names)) != len(schema.names):
+        raise _Unsupported("a column name occurs twice")
+    plan: list[Any] = []
+    for field, (name, kind, precision, scale) in zip(schema, expected, strict=True):
+        t = field.type
+        ok = False
+        if kind is int:
+            ok = pa.types.is_signed_integer(t)
+        elif kind is str:
+            ok = pa.types.is_string(t) or pa.types.is_large_string(t)
+        elif kind is bool:
+            ok = pa.types.is_boolean(t)
+        elif kind is float:
+            ok = pa.types.is_floating(t) and t.bit_width in (32, 64)
+            t = pa.float64()  # pyodbc fetches every float as a C double
+        elif kind is Decimal:
+            ok = (pa.types.is_decimal128(t) and (t.precision, t.scale) == (precision, scale)
+                  and not (psql and (precision, scale) == (28, 6)))  # psqlODBC: unconstrained NUMERIC
+        elif kind is date:
+            ok = pa.types.is_date32(t)
+        elif kind is datetime:
+            ok = pa.types.is_timestamp(t) and t.tz is None and t.unit in ("s", "ms", "us")
+        elif kind is time:
+            ok = (pa.types.is_time32(t) or pa.types.is_time64(t)) and t.unit in ("s", "ms", "us")
+        if not ok:
+            raise _Unsupported(f"column {name}: {getattr(kind, '__name__', kind)} arrives as Arrow {field.type}")
+        plan.append(t)
+    return plan
+
+
+def _open(reader: Reader, sql: str, params: list[str | None]) -> Any:
+    """The arrow-odbc reader of ``sql`` over the row reader's connection string and options."""
+    from arrow_odbc import Error, TextEncoding, read_arrow_batches_from_odbc
+
+    spec = reader.spec
+    conn_str = with_driver_options(spec.connection, reader.open().driver, BLOCK_ROWS)
+    try:
+        return read_arrow_batches_from_odbc(
+            query=sql, connection_string=conn_str, parameters=params, batch_size=BLOCK_ROWS,
+            max_bytes_per_batch=TRANSIT_BYTES, login_timeout_sec=int(spec.login_timeout),
+            query_timeout_sec=int(spec.query_timeout) or None, map_schema=_wide_floats,
+            payload_text_encoding=TextEncoding.UTF16, fetch_concurrently=False)
+    except Error as exc:
+        raise _fail(exc, reader) from exc
+
+
+def _next(stream: Any, reader: Reader) -> Any:
+    from arrow_odbc import Error
+
+    try:
+        return next(stream, None)
+    except Error as exc:
+        raise _fail(exc, reader) from exc
+
+
+def _fail(exc: Exception, reader: Reader) -> Exception:
+    """A dropped connection as ``DatabaseRetryable``; anything else hands over to the row reader."""
+    text = str(exc)
+    m = _STATE.search(text)
+    error = translate(_Dropped(m.group(1) if m else "", text), f"reading {reader.spec.origin}", reader.where)
+    if isinstance(error, DatabaseRetryable):
+        return error
+    return _Unsupported(f"arrow-odbc: {text.splitlines()[0] if text else type(exc).__name__}")
+
+
+def _wide_floats(schema: Any) -> Any:
+    import pyarrow as pa
+
+    return pa.schema([f.with_type(pa.float64()) if pa.types.is_floating(f.type) else f for f in schema])
+
+
+def _data(block: Any, width: int, plan: Sequence[Any], trim: bool) -> Any:
+    """The data columns of ``block`` as the row reader gives them (CHAR padding trimmed)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc  # type: ignore[import-untyped]
+
+    columns = []
+    for i in range(width):
+        column = block.column(i)
+        if column.type != plan[i]:
+            column = column.cast(plan[i])
+        if trim and (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+            column = pc.utf8_rtrim(column, characters=" ")
+        columns.append(column)
+    return pa.RecordBatch.from_arrays(columns, names=block.schema.names[:width])
+
+
+def _cursors(block: Any, width: int) -> list[tuple[Any, ...]]:
+    values = [block.column(i).to_pylist() for i in range(width, block.num_columns)]
+    return list(zip(*values, strict=True))
+
+
+def _texts(params: Sequence[Any]) -> list[str | None]:
+    """Bound values as the text arrow-odbc binds (VARCHAR), in forms the database parses back exactly."""
+    out: list[str | None] = []
+    for value in params:
+        if value is None or isinstance(value, str):
+            out.append(value)
+        elif isinstance(value, bool):
+            raise _Unsupported("a boolean cursor value")
+        elif isinstance(value, int):
+            out.append(str(value))
+        elif isinstance(value, Decimal):
+            out.append(format(value, "f"))
+        elif isinstance(value, float):
+            out.append(repr(value))
+        elif isinstance(value, datetime):
+            out.append(value.isoformat(sep=" "))
+        elif isinstance(value, date | time):
+            out.append(value.isoformat())
+        else:
+            raise _Unsupported(f"a cursor value of type {type(value).__name__}")
+    return out

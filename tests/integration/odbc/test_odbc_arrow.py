@@ -1,0 +1,180 @@
+"""The Arrow read path of the odbc source (sources/odbc_arrow.py) against the row reader, through
+unixODBC and the real psqlODBC driver: the same records (order, values, Python types), the same
+watermarks, checkpoints that resume exactly after the first n rows, and the row reader wherever
+Arrow cannot give the same values."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from legacy_bridge.records import Counts
+from legacy_bridge.sources.odbc import OdbcSource, OdbcSpec
+from tests.fixtures.odbc import OdbcDatabase, flow_context
+
+pytest.importorskip("arrow_odbc")
+pytestmark = pytest.mark.odbc
+N = 25_000  # three Arrow blocks
+T0 = datetime(2024, 1, 1)
+
+COLUMNS = """("id" BIGINT PRIMARY KEY, "i4" INTEGER, "i2" SMALLINT, "name" TEXT, "vc" VARCHAR(30), "code" CHAR(6),
+  "amount" NUMERIC(12,4), "whole" NUMERIC(10,0), "day" DATE, "changed" TIMESTAMP, "ms" TIMESTAMP(3),
+  "ratio" DOUBLE PRECISION, "small" REAL, "flag" BOOLEAN)"""
+FILL = """SELECT i, CASE WHEN i % 11 = 0 THEN NULL ELSE i * 7 END, (i % 300)::smallint,
+  CASE WHEN i % 13 = 0 THEN NULL WHEN i % 5 = 0 THEN 'Müller 😀 ' || i ELSE 'name ' || i || '  ' END,
+  'v' || (i % 97), CASE WHEN i % 17 = 0 THEN NULL ELSE 'C' || (i % 9) END,
+  CASE WHEN i % 19 = 0 THEN NULL ELSE (i * 1.2345)::numeric(12,4) - 5000 END, i * 3,
+  DATE '2024-01-01' + (i % 400), TIMESTAMP '2024-01-01' + (i / 7) * INTERVAL '1 second' + (i % 3) * INTERVAL '1 microsecond',
+  TIMESTAMP '2024-01-01 00:00:00.123' + i * INTERVAL '1 millisecond', i / 3.0, (i / 7.0)::real, i % 2 = 0
+FROM generate_series(1, {n}) AS i"""
+
+
+@pytest.fixture
+def pg(odbc_db: OdbcDatabase) -> OdbcDatabase:
+    if odbc_db.kind != "postgres":
+        pytest.skip("the Arrow path serves psqlODBC (other drivers: see test_other_drivers_read_row_by_row)")
+    return odbc_db
+
+
+def make_table(db: OdbcDatabase, n: int = N) -> str:
+    table = f"a_{uuid.uuid4().hex[:8]}"
+    db.execute(f'CREATE TABLE "{table}" {COLUMNS}')
+    db.execute(f'INSERT INTO "{table}" {FILL.format(n=n)}')
+    return table
+
+
+@dataclass
+class Run:
+    rows: list[dict[str, Any]]
+    batches: list[Any]
+
+    @property
+    def columnar(self) -> bool:
+        return bool(self.batches) and all(b.cut is not None for b in self.batches)
+
+
+def run(db: OdbcDatabase, store: Any, *, unit: int = 1000, stop_after_rows: int | None = None,
+        flow: str = "f", **options: Any) -> Run:
+    """Read the source as the runner does: a splittable (columnar) batch is cut into units of
+    ``unit`` rows, each committed with ``cut(end)``; stop (as a user would) after ``stop_after_rows``."""
+    spec = OdbcSpec.model_validate({"kind": "odbc", "connection": db.connection, **options})
+    source = OdbcSource(spec, Path.cwd())
+    ctx = flow_context(store, flow=flow, batch_size=unit)
+    rows: list[dict[str, Any]] = []
+    batches: list[Any] = []
+    try:
+        for batch in source.batches(ctx):
+            batches.append(batch)
+            n = len(batch.rows)
+            if batch.cut is not None:
+                assert batch.table.num_rows == n and batch.checkpoint == batch.cut(n)
+                units = [(batch.rows[lo:min(n, lo + unit)], batch.cut(min(n, lo + unit))) for lo in range(0, n, unit)]
+            else:
+                units = [(batch.rows, batch.checkpoint)]
+            for part, checkpoint in units:
+                store.commit_batch(run_id=ctx.run_id, job=ctx.job, flow=ctx.flow, checkpoint=checkpoint,
+                                   rejects=[], counts=Counts(read=len(part)))
+                rows.extend(part)
+                if stop_after_rows is not None and len(rows) >= stop_after_rows:
+                    ctx.stop_event.set()
+                    break
+            if ctx.stopping():
+                break
+    finally:
+        source.close()
+    return Run(rows, batches)
+
+
+def typed(rows: list[dict[str, Any]]) -> list[list[tuple[str, Any, type]]]:
+    return [[(k, v, type(v)) for k, v in row.items()] for row in rows]
+
+
+def test_arrow_blocks_give_the_row_readers_records_in_order_with_their_types(pg, odbc_store):
+    table = make_table(pg)
+    arrow = run(pg, odbc_store, flow="arrow", table=table, mode="full", key=["id"])
+    rows = run(pg, odbc_store, flow="rows", table=table, mode="full", key=["id"], columnar=False)
+    assert arrow.columnar and not rows.columnar
+    assert len(arrow.rows) == N and [len(b.rows) for b in arrow.batches] == [10_000, 10_000, 5_000]
+    assert arrow.batches[0].table.schema.names == list(rows.rows[0])  # data columns only, no cursor
+    assert typed(arrow.rows) == typed(rows.rows)
+    sample = arrow.rows[4]  # id 5: padded text trimmed, Decimal with its scale, naive timestamps
+    assert sample["name"] == "Müller 😀 5" and sample["code"] == "C5"
+    assert str(sample["amount"]) == "-4993.8275" and str(sample["whole"]) == "15"
+    assert sample["changed"] == T0 + timedelta(microseconds=2) and sample["ms"] == datetime(2024, 1, 1, 0, 0, 0, 128000)
+    assert arrow.rows[10]["i4"] is None and isinstance(sample["small"], float)
+
+
+def test_incremental_watermarks_match_the_row_path_and_the_next_run_takes_only_new_rows(pg, odbc_store):
+    table = make_table(pg)
+    opts = {"table": table, "cursor": ["changed", "id"]}
+    arrow = run(pg, odbc_store, flow="arrow", **opts)
+    rows = run(pg, odbc_store, flow="rows", columnar=False, **opts)
+    assert arrow.columnar and typed(arrow.rows) == typed(rows.rows)
+    mark = odbc_store.get_watermark("odbc_test", "arrow")
+    last = rows.rows[-1]
+    tie = last["changed"]
+    assert mark == odbc_store.get_watermark("odbc_test", "rows") == [tie, last["id"]]
+    pg.execute(f'INSERT INTO "{table}" ("id", "changed", "name") VALUES (?, ?, ?), (?, ?, ?)',
+               [N + 1, tie, "same stamp, later key", N + 2, tie + timedelta(hours=1), "later"])
+    again = run(pg, odbc_store, flow="arrow", **opts)
+    assert [r["id"] for r in again.rows] == [N + 1, N + 2] and again.columnar
+    assert run(pg, odbc_store, flow="arrow", **opts).rows == []
+
+
+@pytest.mark.parametrize("stop_at", [7_000, 10_000, 13_500])
+def test_a_run_stopped_after_k_rows_resumes_at_row_k(pg, odbc_store, stop_at):
+    table = make_table(pg)
+    opts = {"table": table, "cursor": ["changed", "id"]}
+    first = run(pg, odbc_store, unit=500, stop_after_rows=stop_at, **opts)
+    assert len(first.rows) == stop_at
+    assert odbc_store.get_watermark("odbc_test", "f")[1] == first.rows[-1]["id"]
+    rest = run(pg, odbc_store, unit=500, **opts)
+    everything = run(pg, odbc_store, flow="all", columnar=False, **opts)
+    assert typed(first.rows + rest.rows) == typed(everything.rows)
+
+
+def test_lookback_and_diff_read_row_by_row(pg, odbc_store):
+    table = make_table(pg, 3000)
+    looked = run(pg, odbc_store, flow="lb", table=table, cursor=["changed", "id"], lookback="5m")
+    diffed = run(pg, odbc_store, flow="diff", table=table, mode="diff")
+    assert not looked.columnar and not diffed.columnar
+    assert len(looked.rows) == len(diffed.rows) == 3000
+
+
+def test_columns_arrow_cannot_reproduce_keep_the_flow_on_the_row_reader(pg, odbc_store):
+    table = f"o_{uuid.uuid4().hex[:8]}"
+    pg.execute(f'CREATE TABLE "{table}" ("id" INTEGER PRIMARY KEY, "any_scale" NUMERIC, "blob" BYTEA, '
+               '"wide" NUMERIC(50,2))')
+    pg.execute(f'INSERT INTO "{table}" VALUES (1, 1.5, NULL, 1.25), (2, 123456789012345678901234567890.123456789, '
+               "'\\x0102', NULL)")
+    for column in ("any_scale", "blob", "wide"):
+        got = run(pg, odbc_store, flow=column, table=table, columns=["id", column], mode="full", key=["id"])
+        assert not got.columnar
+        want = run(pg, odbc_store, flow=column + "_rows", table=table, columns=["id", column], mode="full",
+                   key=["id"], columnar=False)
+        assert typed(got.rows) == typed(want.rows)
+    assert str(run(pg, odbc_store, flow="s", table=table, mode="full", key=["id"]).rows[0]["any_scale"]) == "1.5"
+
+
+def test_a_value_longer_than_the_declared_size_hands_over_to_the_row_reader_in_place(pg, odbc_store):
+    table = make_table(pg)
+    pg.execute(f'UPDATE "{table}" SET "name" = repeat(?, 20000) WHERE "id" = 15000', ["ä"])
+    opts = {"table": table, "cursor": ["changed", "id"]}
+    got = run(pg, odbc_store, flow="mixed", **opts)
+    want = run(pg, odbc_store, flow="rows", columnar=False, **opts)
+    assert got.batches[0].cut is not None and got.batches[-1].cut is None  # Arrow first, rows from the long value on
+    assert typed(got.rows) == typed(want.rows)
+    assert [len(r["name"]) for r in got.rows if r["id"] == 15000] == [20000]
+    assert odbc_store.get_watermark("odbc_test", "mixed") == odbc_store.get_watermark("odbc_test", "rows")
+
+
+def test_other_drivers_read_row_by_row(odbc_db, odbc_store):
+    if odbc_db.kind == "postgres":
+        pytest.skip("psqlODBC reads by Arrow (the tests above)")
+    got = run(odbc_db, odbc_store, table="Orders", cursor=["OrderDate", "OrderID"], unit=100)
+    assert not got.columnar and len(got.rows) == 830
