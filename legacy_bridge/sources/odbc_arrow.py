@@ -35,8 +35,8 @@ from legacy_bridge.sources.odbc_sql import Window, select
 if TYPE_CHECKING:
     from legacy_bridge.sources.odbc_read import Reader
 
-BLOCK_ROWS = 10_000  # rows per yielded block (and per arrow-odbc fetch when the row width allows)
-TRANSIT_BYTES = 32 << 20  # arrow-odbc's fetch buffer bound (within the 150 MB budget; fetches are joined into blocks)
+BLOCK_ROWS = 5_000  # rows per yielded block (and per arrow-odbc fetch when the row width allows)
+TRANSIT_BYTES = 16 << 20  # arrow-odbc's fetch buffer bound (within the 150 MB budget; fetches are joined into blocks)
 _STATE = re.compile(r"State:\s*([0-9A-Z]{5})")
 
 Mark = Callable[[tuple[Any, ...]], Any]
