@@ -30,15 +30,20 @@ Mask = Any
 _CONTROL = "[\\x00-\\x1f]"
 
 
-def json_string(arr: Array) -> tuple[Array, Mask]:
-    """``"text"`` per value as ``json.dumps(ensure_ascii=False)`` writes it (null stays null),
-    and the rows holding a control character (their escaping is left to json.dumps)."""
-    if not any_byte(arr, below=0x20, among=(0x22, 0x5C)):  # the common case: nothing to escape in the block
-        return pc.binary_join_element_wise('"', arr, '"', ""), None
+def json_inside(arr: Array) -> tuple[Array, Mask]:
+    """The inside of a JSON string literal per value (``"`` and ``\\`` escaped), as
+    ``json.dumps(ensure_ascii=False)`` writes it, and the rows holding a control character
+    (their escaping is left to json.dumps).  A block with nothing to escape is returned as is."""
+    if not any_byte(arr, below=0x20, among=(0x22, 0x5C)):  # the common case
+        return arr, None
     unsure = pc.fill_null(pc.match_substring_regex(arr, _CONTROL), False)
-    escaped = pc.replace_substring(pc.replace_substring(arr, "\\", "\\\\"), '"', '\\"')
-    quoted = pc.binary_join_element_wise('"', escaped, '"', "")
-    return quoted, unsure
+    return pc.replace_substring(pc.replace_substring(arr, "\\", "\\\\"), '"', '\\"'), unsure
+
+
+def json_string(arr: Array) -> tuple[Array, Mask]:
+    """``"text"`` per value (null stays null), and the unsure rows (see ``json_inside``)."""
+    inside, unsure = json_inside(arr)
+    return pc.binary_join_element_wise('"', inside, '"', ""), unsure
 
 
 def literal(text: str) -> bytes:

@@ -32,7 +32,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from legacy_bridge.columnar.encode import EncodedPayloads, json_string, literal
+from legacy_bridge.columnar.encode import EncodedPayloads, json_inside, json_string, literal
 from legacy_bridge.columnar.scan import either
 from legacy_bridge.records import Delivery, Payload
 from legacy_bridge.runtime.context import FlowContext
@@ -205,6 +205,8 @@ class HubSpotRecords:
     def encode(self, keys: Any, names: Sequence[str], values: Sequence[Any]) -> tuple[Any, Any]:
         import pyarrow.compute as pc  # type: ignore[import-untyped]
 
+        if self.nulls == "clear":
+            return self._fused(keys, names, values)
         key_json, unsure = json_string(keys)
         pieces = []
         for name, value in zip(names, values, strict=True):
@@ -220,6 +222,21 @@ class HubSpotRecords:
                  if pieces else "")
         record = pc.binary_join_element_wise(self.head, key_json, ',"properties":{', props, "}}", "")
         return record, unsure
+
+    def _fused(self, keys: Any, names: Sequence[str], values: Sequence[Any]) -> tuple[Any, Any]:
+        """Every value present (None -> ""): the whole record in one join of literals and values."""
+        import pyarrow.compute as pc
+
+        inside, unsure = json_inside(keys)
+        args: list[Any] = [self.head + '"', inside]
+        literal_text = '","properties":{'
+        for i, (name, value) in enumerate(zip(names, values, strict=True)):
+            text, doubt = json_inside(pc.fill_null(value, ""))
+            unsure = either(unsure, doubt)
+            args += [literal_text + ("," if i else "") + literal(name).decode() + ':"', text]
+            literal_text = '"'
+        args.append(literal_text + "}}" if names else '","properties":{}}')
+        return pc.binary_join_element_wise(*args, ""), unsure
 
     def encode_one(self, payload: Payload) -> bytes:
         return dumps({"idProperty": self.id_property, "id": payload.key,
