@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import random
+import ssl
 import time
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
@@ -29,6 +30,7 @@ from legacy_bridge.observe.redact import redact
 from legacy_bridge.targets.auth import Credentials
 from legacy_bridge.targets.http_config import HttpTargetSpec
 from legacy_bridge.targets.ratelimit import TokenBucket, parse_rate
+from legacy_bridge.targets.wire import WireError, WirePool
 
 THROTTLED = frozenset({429, 503})
 MAX_REFRESHES = 5  # OAuth2 tokens fetched again within one call after 401s
@@ -89,11 +91,22 @@ class HttpClient:
         if not spec.verify:
             urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
         self.pool = _pool_for(spec.base_url, spec.concurrency + 1, tls)
+        # the API's own host: the lean keep-alive client (targets/wire.py); proxies and other hosts
+        # (OAuth2 token endpoints) go through urllib3
+        parts = urlsplit(spec.base_url)
+        self._origin = f"{parts.scheme}://{parts.netloc}"
+        self._wire: WirePool | None = None
+        if not isinstance(self.pool, urllib3.ProxyManager) and parts.hostname and parts.scheme in ("http", "https"):
+            self._wire = WirePool(parts.scheme, parts.hostname, parts.port, connect_timeout=spec.timeout.connect,
+                                  read_timeout=spec.timeout.read,
+                                  context=_tls_context(spec) if parts.scheme == "https" else None)
         self.bucket = TokenBucket(*parse_rate(spec.rate_limit)) if spec.rate_limit else None
         self._rng = rng or random.Random()
 
     def close(self) -> None:
         self.pool.clear()
+        if self._wire is not None:
+            self._wire.close()
 
     def url(self, path: str, query: dict[str, str] | None = None) -> str:
         url = self.spec.base_url + path
@@ -153,6 +166,14 @@ class HttpClient:
         query: dict[str, str] = {}
         used = self.credentials.apply(headers, query, self.pool, self.timeout)
         url = self.url(path, query)
+        if self._wire is not None and url.startswith(self._origin + "/"):
+            try:
+                status, answer, data = self._wire.request(method, url[len(self._origin):], headers, body)
+            except ssl.SSLError as exc:
+                raise self._tls_error(exc) from exc
+            except WireError as exc:
+                return None, redact(str(exc))[:300], used
+            return Response(status, answer, data), None, used
         try:
             raw = self.pool.urlopen(method, url, body=body, headers=headers, retries=False,
                                     timeout=self.timeout, redirect=False, preload_content=True)
@@ -164,11 +185,23 @@ class HttpClient:
 
     def _tls_error(self, exc: Exception) -> TargetError:
         host = urlsplit(self.spec.base_url).netloc
-        detail = str(getattr(exc, "reason", None) or exc)
+        detail = str(exc) if isinstance(exc, ssl.SSLError) else str(getattr(exc, "reason", None) or exc)
         return TargetError(
             f"{self.what}: TLS connection to {host} refused: {redact(detail)[:300]}",
             hint="if the API uses a private or self-signed certificate, set ca_bundle = 'path/to/ca.pem' on the "
                  "target (verify = false only for tests); check client_cert/client_key for mutual TLS")
+
+
+def _tls_context(spec: HttpTargetSpec) -> ssl.SSLContext:
+    """The TLS settings of the urllib3 pool, for the lean client: verified by default (system
+    CAs, or only ``ca_bundle``), client certificate for mutual TLS."""
+    context = ssl.create_default_context(cafile=spec.ca_bundle) if spec.ca_bundle else ssl.create_default_context()
+    if not spec.verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    if spec.client_cert:
+        context.load_cert_chain(spec.client_cert, spec.client_key)
+    return context
 
 
 def _pool_for(base_url: str, size: int, tls: dict[str, Any]) -> Any:
