@@ -15,6 +15,14 @@ and do not count as records.  Encrypted or corrupt workbooks, and zip bombs (ent
 inflating beyond ``max_uncompressed_mb``), are rejected whole before anything is sent.
 ``check`` and ``rows`` share one read: the plan (and a loaded sheet) is kept per path,
 size and mtime between the two.
+
+``blocks`` (the columnar fast path) reads a sheet within the budget as Arrow with fastexcel
+(``excel_arrow``, the ``fast`` extra), giving exactly the records ``rows`` gives and ending
+before anything it cannot give exactly (an error cell, a value beyond the header, a cell
+fastexcel cannot convert), where ``rows`` goes on.  With fastexcel installed ``check`` makes
+that one read and counts the records from it (the header row is streamed by openpyxl rather
+than loading the sheet with calamine); a sheet it does not count (error cells among the
+records, a column mixing numbers and text ...) is counted by the row reader as before.
 """
 
 from __future__ import annotations
@@ -30,7 +38,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from legacy_bridge.errors import ConfigError, FormatError, RowError
-from legacy_bridge.formats import excel_calamine
+from legacy_bridge.formats import excel_arrow, excel_calamine
 from legacy_bridge.formats.base import FileCheck
 from legacy_bridge.formats.columns import DuplicateRule, column_names
 from legacy_bridge.formats.excel_calamine import SheetRow, norm
@@ -69,6 +77,7 @@ class _Plan:
     scan: SheetScan | None = None
     sheet: Any = None  # the loaded calamine sheet, held from check until rows has read it
     records: int | None = None
+    arrow: excel_arrow.Records | None = None  # the records as Arrow (fastexcel), held from check until blocks
 
 
 class ExcelFormat:
@@ -214,10 +223,7 @@ class ExcelFormat:
         index = 0
         for number, values, errs in self._sheet_rows(plan, path, display):
             if number == s.header_row and names is None:
-                raw = list(values)
-                while raw and raw[-1] is None:
-                    raw.pop()
-                names = column_names(raw, display, {"file": display, "row": number}, s.duplicate_headers)
+                names = self._header(values, display, number)
                 continue
             if number < first_data or (errs is None and all(v is None for v in values)):
                 continue
@@ -227,9 +233,20 @@ class ExcelFormat:
                 yield number, (None if check else _row(values, errs, names, display, number))
             index += 1
 
+    def _header(self, values: list[Any], display: str, number: int) -> list[str]:
+        raw = list(values)
+        while raw and raw[-1] is None:
+            raw.pop()
+        return column_names(raw, display, {"file": display, "row": number}, self.spec.duplicate_headers)
+
     def check(self, path: str, display_name: str) -> FileCheck:
         plan = self._planned(path, display_name)
         try:
+            if plan.records is None and self._columnar(plan):
+                plan.arrow = self._arrow(plan, path, display_name)
+                plan.records = plan.arrow.records if plan.arrow is not None else None
+                if plan.records is not None:
+                    plan.notes.append("records counted from the Arrow read (fastexcel)")
             if plan.records is None:
                 plan.records = sum(1 for _ in self._records(plan, path, display_name, 0, check=True))
         except BaseException:
@@ -240,10 +257,75 @@ class ExcelFormat:
 
     def rows(self, path: str, display_name: str, start: int = 0) -> Iterator[tuple[int, Row | RowError]]:
         plan = self._planned(path, display_name)
+        plan.arrow = None  # read by rows, not blocks: one copy of the sheet in memory
         try:
             yield from self._records(plan, path, display_name, start, check=False)
         finally:
             plan.sheet = None  # the sheet has been read: free it (the plan keeps the count)
+
+    def blocks(self, path: str, display_name: str, start: int = 0) -> Iterator[tuple[list[int], Any]]:
+        """The records from ``start`` on as Arrow blocks (``excel_arrow``), for a sheet read whole
+        (within the memory budget) when fastexcel is installed; nothing otherwise.  The blocks
+        end before the first row with an error cell (a reject: ``rows`` reads it)."""
+        plan = self._planned(path, display_name)
+        if not self._columnar(plan):
+            return
+        records, plan.arrow = plan.arrow, None  # the blocks hold it now: rows() reloads what is left
+        if records is None:
+            plan.sheet = None  # one copy of the sheet in memory at a time
+            records = self._arrow(plan, path, display_name)
+        if records is not None:
+            yield from excel_arrow.blocks(records, start)
+
+    def _columnar(self, plan: _Plan) -> bool:
+        return plan.engine == "calamine" and plan.part is not None and excel_arrow.available()
+
+    def _arrow(self, plan: _Plan, path: str, display: str) -> excel_arrow.Records | None:
+        """The sheet's records read by fastexcel, as far as they are exact (None: not at all)."""
+        assert plan.part is not None and plan.scan is not None
+        s = self.spec
+        first_data = s.header_row + s.skip_rows + 1
+        names = list(s.columns) if s.columns else self._header_of(plan, path, display)
+        stop = min((r + 1 for r in plan.scan.errors if r + 1 >= first_data), default=None)
+        self._sheets[path] = plan.part.name
+        return excel_arrow.prepare(path, plan.part.index, names, first_data, stop, plan.scan.width or 0)
+
+    def _header_of(self, plan: _Plan, path: str, display: str) -> list[str] | None:
+        """The column names ``rows`` takes from the header row (None: no header row, or the sheet
+        ends before it): from the loaded calamine sheet, else from the sheet's first rows streamed
+        by openpyxl (the engines give the same rows), else from the sheet loaded with calamine."""
+        header = self.spec.header_row
+        if header == 0:
+            return None
+        assert plan.part is not None and plan.scan is not None
+        if plan.sheet is None:
+            try:
+                values = _first_rows(path, plan.part.name, header)
+            except Exception:  # openpyxl refuses what calamine reads: ask calamine
+                plan.sheet = excel_calamine.load_sheet(path, display, plan.part.index)
+            else:
+                return self._header(values, display, header) if values is not None else None
+        for number, values, _ in excel_calamine.sheet_rows(plan.sheet, plan.scan, display):
+            if number == header:
+                return self._header(values, display, number)
+        return None
+
+
+def _first_rows(path: str, sheet: str, number: int) -> list[Any] | None:
+    """Row ``number`` of the sheet titled ``sheet`` as the calamine engine gives it (error cells as their
+    text), read by streaming the sheet's start with openpyxl; None when the sheet ends before."""
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path, read_only=True, data_only=True, keep_links=False)
+    try:
+        ws = wb[sheet]
+        ws.reset_dimensions()  # a stale <dimension> must not cut the row short
+        for n, row in enumerate(ws.iter_rows(max_row=number), start=1):
+            if n == number:
+                return [norm(_unescape(c.value)) for c in row]
+        return None
+    finally:
+        wb.close()
 
 
 def _row(values: list[Any], errs: dict[int, str] | None, names: list[str], display: str,
