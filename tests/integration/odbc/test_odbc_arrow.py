@@ -15,6 +15,7 @@ import pytest
 
 from legacy_bridge.records import Counts
 from legacy_bridge.sources.odbc import OdbcSource, OdbcSpec
+from legacy_bridge.sources.odbc_arrow import BLOCK_ROWS
 from tests.fixtures.odbc import OdbcDatabase, flow_context
 
 pytest.importorskip("arrow_odbc")
@@ -99,7 +100,8 @@ def test_arrow_blocks_give_the_row_readers_records_in_order_with_their_types(pg,
     arrow = run(pg, odbc_store, flow="arrow", table=table, mode="full", key=["id"])
     rows = run(pg, odbc_store, flow="rows", table=table, mode="full", key=["id"], columnar=False)
     assert arrow.columnar and not rows.columnar
-    assert len(arrow.rows) == N and [len(b.rows) for b in arrow.batches] == [10_000, 10_000, 5_000]
+    sizes = [BLOCK_ROWS] * (N // BLOCK_ROWS) + ([N % BLOCK_ROWS] if N % BLOCK_ROWS else [])
+    assert len(arrow.rows) == N and [len(b.rows) for b in arrow.batches] == sizes
     assert arrow.batches[0].table.schema.names == list(rows.rows[0])  # data columns only, no cursor
     assert typed(arrow.rows) == typed(rows.rows)
     sample = arrow.rows[4]  # id 5: padded text trimmed, Decimal with its scale, naive timestamps
