@@ -25,6 +25,7 @@ class FlowContext:
     dry_run: bool = False
     stop_event: threading.Event = field(default_factory=threading.Event)
     notes: dict[str, Any] = field(default_factory=dict)  # per-run facts for the run record (files, deletes ...)
+    columnar: bool = False  # the runner maps Arrow blocks (legacy_bridge/columnar): sources may send large ones
 
     def stopping(self) -> bool:
         return self.stop_event.is_set()

@@ -148,7 +148,7 @@ class FlowRun:
             ctx = FlowContext(job=job, flow=name, store=self.store, run_id=run_id,
                               batch_size=target.max_batch, base_dir=self.job.base_dir, log=self.log,
                               full_refresh=self.options.full_refresh, dry_run=self.options.dry_run,
-                              stop_event=self.stop, notes=result.notes)
+                              stop_event=self.stop, notes=result.notes, columnar=self.vector is not None)
             self.log.info("run started (watermark %s)", _short(before))
             target.open(ctx)
             self._pump(ctx, source, mapper, target)

@@ -242,11 +242,22 @@ class FilesSource:
                     return
             start = index
         if index < total:
+            # the runner maps Arrow blocks: records come in blocks of ROW_BLOCK (a reject closes one and
+            # travels alone), as Arrow columns when they are all text (row_block)
+            wide = ctx.columnar
+            limit = ROW_BLOCK if wide else size
+            first = index  # record index of rows[0]
+            ends = total + (broken is not None)  # a broken file ends on its "rest not sent" reject
             for pos, item in self.format.rows(path, name, start):
                 if type(item) is dict:
+                    if not rows:
+                        first = index
                     rows.append(item)
                     positions.append(pos)
                 else:
+                    if wide and rows:
+                        yield row_block(rows, positions, origin, kind, _cutter(file_id, first, ends))
+                        rows, positions = [], []
                     rejects.append(_reject(item, name if origin_of is None else origin, kind, pos))
                 index += 1
                 if index == start + 1 and origin_of is not None:
@@ -254,7 +265,17 @@ class FilesSource:
                     for r in rejects:
                         r.origin = origin
                 done = index >= total
-                if len(rows) + len(rejects) >= size or done:
+                if len(rows) + len(rejects) >= limit or done or (wide and rejects):
+                    if wide and rows:  # a block of records only (a reject empties rows first)
+                        yield row_block(rows, positions, origin, kind, _cutter(file_id, first, ends))
+                        if done and broken is not None:
+                            yield Batch([], origin, Checkpoint(file=FileProgress(file_id, index, True)), [], kind,
+                                        [Reject(reason=f"the rest of the file was not sent: {broken.message}",
+                                                origin=origin, position=f"{kind} {pos}", stage="source")])
+                        if done or ctx.stopping():
+                            return
+                        rows, positions = [], []
+                        continue
                     if done and broken is not None:
                         rejects.append(Reject(reason=f"the rest of the file was not sent: {broken.message}",
                                               origin=origin, position=f"{kind} {pos}", stage="source"))
@@ -279,6 +300,28 @@ class FilesSource:
         _after.quarantine(ctx, t, self.spec.after, entry.id, f.name, cand.marker, str(exc))
         if spooled:
             discard(spooled)
+
+
+ROW_BLOCK = 5000  # records per block when the runner maps Arrow blocks (memory: a few MB)
+
+
+def row_block(rows: list[Row], positions: list[int], origin: str, kind: Any, cut: Callable[[int], Checkpoint]) -> Batch:
+    """Records read row by row as one splittable block; with an Arrow table of them when every
+    record has the same fields, all text (XML, and what a columnar reader left to the row reader)."""
+    return Batch(rows, origin, cut(len(rows)), positions, kind, table=_text_table(rows), cut=cut)
+
+
+def _text_table(rows: list[Row]) -> Any:
+    names = tuple(rows[0])
+    if any(tuple(r) != names for r in rows):
+        return None
+    try:
+        import pyarrow as pa  # type: ignore[import-untyped]
+
+        columns = [pa.array([r[n] for r in rows], pa.string()) for n in names]
+    except (ImportError, TypeError, ValueError):  # not all text (ArrowTypeError ...): the row path maps it
+        return None
+    return pa.RecordBatch.from_arrays(columns, names=list(names))
 
 
 def _cutter(file_id: int, before: int, total: int) -> Callable[[int], Checkpoint]:

@@ -1,0 +1,84 @@
+"""When the runner maps Arrow blocks (``ctx.columnar``), records the row reader reads come in
+blocks of ROW_BLOCK with cut checkpoints, as Arrow text columns where every record has the
+same fields; a reject closes a block and travels alone.  The records, their positions, the
+rejects and where the ledger ends are exactly those of target-sized batches."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from legacy_bridge.records import Batch
+from legacy_bridge.sources.files import ROW_BLOCK
+from legacy_bridge.state import open_store
+from legacy_bridge.state.base import StateStore
+from tests.integration.files.helpers import make_ctx, make_source, run
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[StateStore]:
+    s = open_store(str(tmp_path / "state.db"))
+    yield s
+    s.close()
+
+
+def flat(batches: list[Batch]) -> tuple[list[Any], list[Any]]:
+    records = [(b.where(i), dict(r)) for b in batches for i, r in enumerate(b.rows)]
+    rejects = [(r.position, r.reason) for b in batches for r in b.rejects]
+    return records, rejects
+
+
+def both(tmp_path: Path, store: StateStore, fmt: dict[str, Any], **spec: Any) -> tuple[list[Batch], list[Batch]]:
+    out = []
+    drop = {f: f.read_bytes() for f in (tmp_path / "drop").iterdir()}  # a broken file is quarantined by a run
+    for flow, columnar in (("narrow", False), ("wide", True)):
+        for f, data in drop.items():
+            f.write_bytes(data)
+        ctx = make_ctx(store, tmp_path, batch_size=100, job=flow, flow=flow)
+        ctx.columnar = columnar
+        out.append(run(make_source(tmp_path, format=fmt, after={"success": "leave"}, **spec), ctx))
+    return out[0], out[1]
+
+
+def test_quoted_csv_with_a_ragged_record_comes_in_blocks_and_a_lone_reject(tmp_path: Path, store: StateStore) -> None:
+    (tmp_path / "drop").mkdir()
+    lines = ["ID;NAME"] + [f'{i};"Name {i}"' for i in range(12_000)]  # quotes: read row by row
+    lines[7_001] = "7000;short;extra;fields"
+    (tmp_path / "drop" / "c.csv").write_text("\n".join(lines) + "\n")
+    narrow, wide = both(tmp_path, store, {"kind": "csv", "delimiter": ";"})
+    assert flat(wide) == flat(narrow) and len(flat(wide)[0]) == 11_999
+    assert flat(wide)[1] == [("line 7002", "record has 4 fields, the header has 2")]
+    blocks = [b for b in wide if b.cut is not None]
+    assert [len(b.rows) for b in blocks] == [ROW_BLOCK, 2_000, 11_999 - ROW_BLOCK - 2_000]
+    assert all(b.table is not None and b.table.schema.names == ["ID", "NAME"] for b in blocks)
+    lone = next(b for b in wide if b.rejects)
+    assert not lone.rows and lone.checkpoint.file is not None and lone.checkpoint.file.records_done == 7_001
+    for b in blocks:  # cut(n) is the ledger position after the block's first n records
+        assert b.cut is not None and b.checkpoint == b.cut(len(b.rows))
+    done = [(b.checkpoint.file.records_done, b.checkpoint.file.finished) for b in (wide[-1], narrow[-1]) if b.checkpoint.file]
+    assert done[0] == done[1]  # both end the file at the same place
+    assert store.list_files("wide", "wide")[0].status == "done"
+
+
+def test_xml_records_with_differing_fields_stay_rows(tmp_path: Path, store: StateStore) -> None:
+    (tmp_path / "drop").mkdir()
+    records = [f"<C><ID>{i}</ID><NAME>Zoë {i}</NAME></C>" for i in range(7_000)]
+    records[6_500] = "<C><ID>6500</ID><NAME>x</NAME><EXTRA>y</EXTRA></C>"
+    (tmp_path / "drop" / "c.xml").write_text("<Root>" + "".join(records) + "</Root>", encoding="utf-8")
+    narrow, wide = both(tmp_path, store, {"kind": "xml", "record": "C"}, pattern=["*.xml"])
+    assert flat(wide) == flat(narrow) and len(flat(wide)[0]) == 7_000
+    blocks = [b for b in wide if b.cut is not None]
+    assert [b.table is not None for b in blocks] == [True, False]  # the second block holds the odd record
+
+
+def test_a_truncated_file_sent_in_part_ends_on_its_reject(tmp_path: Path, store: StateStore) -> None:
+    (tmp_path / "drop").mkdir()
+    (tmp_path / "drop" / "c.csv").write_text("ID;NAME\n" + "".join(f'{i};"n{i}"\n' for i in range(6_000)) + '6000;"cut')
+    narrow, wide = both(tmp_path, store, {"kind": "csv", "delimiter": ";"}, partial="send_valid")
+    assert flat(wide) == flat(narrow) and len(flat(wide)[0]) == 6_000
+    assert "the rest of the file was not sent" in flat(wide)[1][-1][1]
+    assert [(b.checkpoint.file.records_done, b.checkpoint.file.finished) for b in (wide[-1], narrow[-1]) if b.checkpoint.file] == [(6_000, True)] * 2
+    assert [b.checkpoint.file.finished for b in wide if b.checkpoint.file] == [False, False, True]
