@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 import time
+from pathlib import Path
 
 import pytest
 
@@ -137,7 +138,7 @@ def test_the_watcher_recovers_when_the_drop_folder_disappears(project: Project, 
     watcher = start_cli(project.root, "watch", "drops", log=log)
     try:
         wait_for(lambda: len(delivered(sink)) >= 5, what="the first file")
-        shutil.rmtree(drop)  # the share went away ...
+        wait_for(lambda: _gone(drop), what="the drop folder removed")  # the share went away ...
         time.sleep(1.5)
         write_drop(drop, "ORDERS_B.csv", orders[5:10])  # ... and came back with a new file
         wait_for(lambda: len(delivered(sink)) >= 10, what="the file dropped after the folder came back")
@@ -145,3 +146,14 @@ def test_the_watcher_recovers_when_the_drop_folder_disappears(project: Project, 
         assert stop_cli(watcher) == 0, log.read_text()
     assert set(delivered(sink)) == keys_of(orders[:10])
     assert "restarting it" in log.read_text() or "not there" in log.read_text()
+
+
+def _gone(folder: Path) -> bool:
+    """Remove ``folder``; False while the watcher is still moving a delivered file inside it."""
+    try:
+        shutil.rmtree(folder)
+    except FileNotFoundError:
+        pass
+    except OSError:
+        return False
+    return not folder.exists()
