@@ -28,7 +28,7 @@ from pydantic import Field, field_validator, model_validator
 from legacy_bridge.errors import FormatError, PartialFileError, RowError
 from legacy_bridge.formats.base import FileCheck
 from legacy_bridge.formats.columns import column_names
-from legacy_bridge.formats.encoding import detect, normalise
+from legacy_bridge.formats.encoding import decodes, detect, normalise
 from legacy_bridge.records import PositionKind, Row
 from legacy_bridge.registry import Spec
 
@@ -442,7 +442,7 @@ def _scan(path: str, encoding: str, quotechar: str | None) -> _Simple | None:
         bad = [b"\x00"]
         decoder: Any = codecs.getincrementaldecoder("utf-8")("strict")
     elif _single_byte(encoding):
-        bad = [b"\x00", *(bytes([b]) for b in range(256) if _undecodable(bytes([b]), encoding))]
+        bad = [b"\x00", *(bytes([b]) for b in range(256) if not decodes(bytes([b]), encoding))]
         decoder = None
     else:
         return None
@@ -482,14 +482,6 @@ def _scan(path: str, encoding: str, quotechar: str | None) -> _Simple | None:
     if last.endswith(b"\r"):
         return None
     return _Simple(lines + (0 if last.endswith(b"\n") else 1))
-
-
-def _undecodable(data: bytes, encoding: str) -> bool:
-    try:
-        data.decode(encoding)
-        return False
-    except UnicodeDecodeError:
-        return True
 
 
 def build(spec: CsvSpec, base_dir: Path) -> CsvFormat:

@@ -23,7 +23,7 @@ _LATIN = {"cp1250", "cp1252", "cp1254", "cp1257", "cp1258", "latin_1", "iso8859_
           "mac_roman", "mac_iceland", "mac_turkish", "cp437", "cp850", "cp852", "cp858", "cp775", "hp_roman8"}
 
 
-def _decodes(data: bytes, encoding: str) -> bool:
+def decodes(data: bytes, encoding: str) -> bool:
     try:
         data.decode(encoding)
         return True
@@ -71,7 +71,7 @@ def detect(path: str, display_name: str) -> tuple[str, str]:
     from charset_normalizer import from_bytes
 
     best = from_bytes(cut).best()
-    if best is not None and best.encoding in _LATIN and _decodes(cut, "cp1252"):
+    if best is not None and best.encoding in _LATIN and decodes(cut, "cp1252"):
         # Latin code pages are hard to tell apart on short samples; legacy Western ERPs write cp1252.
         return "cp1252", (f"encoding cp1252 chosen (charset-normalizer guessed the Latin code page "
                           f"{best.encoding}; declare format.encoding to make it certain)")
