@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field, replace
@@ -27,7 +27,7 @@ from legacy_bridge.mapping import Mapper, compile_mapping
 from legacy_bridge.observe import events
 from legacy_bridge.observe.logs import get_logger
 from legacy_bridge.observe.redact import redact
-from legacy_bridge.records import Batch, Checkpoint, Counts, Delivery, MappedBatch, Reject
+from legacy_bridge.records import Batch, Checkpoint, Counts, Delivery, MappedBatch, Reject, Row
 from legacy_bridge.runtime.context import FlowContext
 from legacy_bridge.runtime.deletes import DeletePlan, plan_deletes, send_deletes
 from legacy_bridge.runtime.locks import FlowLease
@@ -247,13 +247,14 @@ class FlowRun:
         rows = list(batch.rows)  # the row path: Python values once for the whole block
         for lo in range(0, n, size):
             hi = min(n, lo + size)
-            part = self._part(batch, lo, hi, cut)
-            part.rows = rows[lo:hi]
+            part = self._part(batch, lo, hi, cut, rows)
             yield part, mapper.map_batch(part)
 
     @staticmethod
-    def _part(batch: Batch, lo: int, hi: int, cut: Callable[[int], Checkpoint]) -> Batch:
-        return Batch(batch.rows[lo:hi], batch.origin, cut(hi), batch.positions[lo:hi], batch.position_kind)
+    def _part(batch: Batch, lo: int, hi: int, cut: Callable[[int], Checkpoint],
+              rows: Sequence[Row] | None = None) -> Batch:
+        return Batch((batch.rows if rows is None else rows)[lo:hi], batch.origin, cut(hi), batch.positions[lo:hi],
+                     batch.position_kind)
 
     def _settle(self, inflight: deque[_InFlight], ctx: FlowContext, source: Source,
                 timeout: float | None) -> None:

@@ -23,7 +23,7 @@ from legacy_bridge.config.durations import Duration
 from legacy_bridge.errors import FormatError, PartialFileError, RowError, TransportError, TransportRetryable
 from legacy_bridge.formats import REGISTRY as FORMATS
 from legacy_bridge.formats.base import FileCheck, Format
-from legacy_bridge.records import Batch, Checkpoint, FileProgress, Reject, Row
+from legacy_bridge.records import Batch, Checkpoint, FileProgress, PositionKind, Reject, Row
 from legacy_bridge.registry import Spec
 from legacy_bridge.runtime.context import FlowContext
 from legacy_bridge.sources import after as _after
@@ -231,13 +231,10 @@ class FilesSource:
                 cut = _cutter(file_id, index, total + (broken is not None))  # a broken file ends on its reject
                 index += n
                 done = index >= total
-                if done and broken is not None:  # the valid part ends here: say why the rest was not sent
-                    yield Batch(ColumnRows(table), origin, cut(n), block_positions, kind, table=table, cut=cut)
-                    yield Batch([], origin, Checkpoint(file=FileProgress(file_id, index, True)), [], kind,
-                                [Reject(reason=f"the rest of the file was not sent: {broken.message}", origin=origin,
-                                        position=f"{kind} {block_positions[-1]}", stage="source")])
-                    return
                 yield Batch(ColumnRows(table), origin, cut(n), block_positions, kind, table=table, cut=cut)
+                if done and broken is not None:  # the valid part ends here: say why the rest was not sent
+                    yield _rest_not_sent(broken, origin, kind, block_positions[-1], file_id, index)
+                    return
                 if done or ctx.stopping():
                     return
             start = index
@@ -269,16 +266,13 @@ class FilesSource:
                     if wide and rows:  # a block of records only (a reject empties rows first)
                         yield row_block(rows, positions, origin, kind, _cutter(file_id, first, ends))
                         if done and broken is not None:
-                            yield Batch([], origin, Checkpoint(file=FileProgress(file_id, index, True)), [], kind,
-                                        [Reject(reason=f"the rest of the file was not sent: {broken.message}",
-                                                origin=origin, position=f"{kind} {pos}", stage="source")])
+                            yield _rest_not_sent(broken, origin, kind, pos, file_id, index)
                         if done or ctx.stopping():
                             return
                         rows, positions = [], []
                         continue
                     if done and broken is not None:
-                        rejects.append(Reject(reason=f"the rest of the file was not sent: {broken.message}",
-                                              origin=origin, position=f"{kind} {pos}", stage="source"))
+                        rejects += _rest_not_sent(broken, origin, kind, pos, file_id, index).rejects
                     yield Batch(rows, origin, Checkpoint(file=FileProgress(file_id, index, done)), positions, kind,
                                 rejects)
                     if done or ctx.stopping():
@@ -322,6 +316,13 @@ def _text_table(rows: list[Row]) -> Any:
     except (ImportError, TypeError, ValueError):  # not all text (ArrowTypeError ...): the row path maps it
         return None
     return pa.RecordBatch.from_arrays(columns, names=list(names))
+
+
+def _rest_not_sent(broken: FormatError, origin: str, kind: PositionKind, pos: int, file_id: int, index: int) -> Batch:
+    """The batch that ends a file sent in part: the file is done, with why the rest was not sent."""
+    return Batch([], origin, Checkpoint(file=FileProgress(file_id, index, True)), [], kind,
+                 [Reject(reason=f"the rest of the file was not sent: {broken.message}", origin=origin,
+                         position=f"{kind} {pos}", stage="source")])
 
 
 def _cutter(file_id: int, before: int, total: int) -> Callable[[int], Checkpoint]:
