@@ -181,6 +181,9 @@ def _failing_batches(file_id: int) -> dict[str, dict[str, Any]]:
         "reject refused": {"checkpoint": full, "rejects": [good_reject, Reject(None)]},  # type: ignore[arg-type]
         # the ledger has no such file: the watermark written just before must go
         "unknown file": {"checkpoint": Checkpoint(watermark="w2", file=FileProgress(999999, 5))},
+        # positions and counts only (the driver-level commit): the run is unknown after both were written
+        "unknown run, positions only": {"run_id": 987654,
+                                        "checkpoint": Checkpoint(watermark="w2", file=FileProgress(file_id, 7))},
         # a raw record JSON cannot hold at all (it contains itself)
         "raw unserialisable": {"checkpoint": full, "rejects": [Reject("loop", raw=_looping())]},
     }
@@ -192,7 +195,8 @@ def _looping() -> dict[str, Any]:
     return raw
 
 
-@pytest.mark.parametrize("case", ["unknown run", "reject refused", "unknown file", "raw unserialisable"])
+@pytest.mark.parametrize("case", ["unknown run", "reject refused", "unknown file", "unknown run, positions only",
+                                  "raw unserialisable"])
 def test_a_failing_batch_commit_leaves_nothing_behind(store: StateStore, case: str) -> None:
     run_id = store.begin_run(JOB, FLOW)
     file_id = _file(store)
@@ -205,28 +209,66 @@ def test_a_failing_batch_commit_leaves_nothing_behind(store: StateStore, case: s
     assert _snapshot(store, run_id) == before
 
 
+@pytest.mark.parametrize("hashes", [[("K2", "h2")], []], ids=["with hashes", "positions only"])
 def test_a_failure_in_the_middle_of_a_commit_rolls_back_every_earlier_statement(
-        store: StateStore, monkeypatch: pytest.MonkeyPatch) -> None:
+        store: StateStore, monkeypatch: pytest.MonkeyPatch, hashes: list[tuple[str, str]]) -> None:
     run_id = store.begin_run(JOB, FLOW)
     file_id = _file(store)
     _commit(store, run_id, checkpoint=Checkpoint(watermark="w1", hashes=[("K1", "h1")]))
     before = _snapshot(store, run_id)
     impl: Any = store
-    real = impl._file_progress
+    real = impl._advance
     seen: list[str] = []
 
-    def progress_then_fail(self: Any, conn: Any, *args: Any) -> None:
-        real(conn, *args)  # watermark and file progress are written ...
+    def advance_then_fail(self: Any, *args: Any) -> None:
+        real(*args)  # watermark, file position and counts are written ...
         seen.append("written")
         raise OSError("disk unplugged")  # ... and then the transaction dies
 
-    monkeypatch.setattr(impl, "_file_progress", types.MethodType(progress_then_fail, impl))
+    monkeypatch.setattr(impl, "_advance", types.MethodType(advance_then_fail, impl))
     with pytest.raises(StateError, match="disk unplugged") as caught:
         _commit(store, run_id, checkpoint=Checkpoint(watermark="w2", file=FileProgress(file_id, 3, True),
-                                                     hashes=[("K2", "h2")]), counts=Counts(read=3))
+                                                     hashes=hashes), counts=Counts(read=3))
     assert isinstance(caught.value.__cause__, OSError)
     assert seen == ["written"]
     assert _snapshot(store, run_id) == before
+
+
+def test_batches_committed_together_end_where_the_last_one_ends(store: StateStore) -> None:
+    run_id = store.begin_run(JOB, FLOW)
+    first, second = _file(store), _file(store, "ORDERS_2.csv")
+    store.commit_batches(run_id=run_id, job=JOB, flow=FLOW, items=[
+        (Checkpoint(watermark="w1", file=FileProgress(first, 100)), [Reject("r1", raw={"A": 1})],
+         Counts(read=100, sent=99, rejected=1)),
+        (Checkpoint(watermark="w2", file=FileProgress(first, 150, finished=True), hashes=[("K1", "a")]),
+         [Reject("r2"), Reject("r3")], Counts(read=50, sent=48, rejected=2, files=1)),
+        (Checkpoint(file=FileProgress(second, 30), hashes=[("K1", "b"), ("K2", "c")]), [],
+         Counts(read=30, sent=30)),
+    ])
+    assert store.get_watermark(JOB, FLOW) == "w2"  # the third batch leaves the watermark as it is
+    by_name = {f.name: f for f in store.list_files(JOB)}
+    done, going = by_name["ORDERS_1.csv"], by_name["ORDERS_2.csv"]
+    assert (done.status, done.records_done, done.rejects) == ("done", 150, 3)
+    assert (going.status, going.records_done, going.rejects) == ("in_progress", 30, 0)
+    assert store.get_hashes(JOB, FLOW, ["K1", "K2"]) == {"K1": "b", "K2": "c"}
+    assert sorted(r.reason for r in store.list_rejects(JOB, FLOW)) == ["r1", "r2", "r3"]
+    run = store.get_run(run_id)
+    assert (run.read, run.sent, run.rejected, run.files) == (180, 177, 3, 1)
+
+
+def test_positions_only_commits_are_durable_and_add_up(store: StateStore) -> None:
+    run_id = store.begin_run(JOB, FLOW)
+    file_id = _file(store)
+    for done in range(100, 1100, 100):
+        store.commit_batches(run_id=run_id, job=JOB, flow=FLOW, items=[
+            (Checkpoint(watermark=["2024-01-01", done], file=FileProgress(file_id, done, finished=done == 1000)),
+             [], Counts(read=100, sent=100, files=int(done == 1000)))])
+    assert store.get_watermark(JOB, FLOW) == ["2024-01-01", 1000]
+    (entry,) = store.list_files(JOB)
+    assert (entry.status, entry.records_done) == ("done", 1000)
+    assert _aware_utc(entry.updated)
+    run = store.get_run(run_id)
+    assert (run.read, run.sent, run.files) == (1000, 1000, 1)
 
 
 def test_a_commit_of_a_hundred_records_is_a_handful_of_statements(store: StateStore) -> None:
