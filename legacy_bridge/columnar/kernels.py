@@ -44,11 +44,28 @@ class KernelStep:
 
 def flag(mask: Any) -> Mask:
     """A boolean array from a predicate over values that may be null (null -> not flagged)."""
-    return pc.fill_null(mask, False)
+    return pc.fill_null(mask, False) if mask.null_count else mask
+
+
+def holds(mask: Mask) -> bool:
+    """Does a null-free boolean ``mask`` hold for every row?  (Lets a kernel skip an ``if_else``,
+    which copies every value, in the common block where nothing is replaced.)"""
+    return not mask.null_count and bool(pc.all(mask).as_py())
+
+
+def any_of(mask: Mask) -> bool:
+    """Does ``mask`` hold for some row (nulls do not count)?"""
+    return bool(pc.any(mask).as_py())
+
+
+def where(mask: Mask, arr: Array, other: Any = NULL) -> Array:
+    """``arr`` where ``mask`` holds, else ``other`` (``pc.if_else``, skipped when it changes nothing)."""
+    return arr if holds(mask) else pc.if_else(mask, arr, other)
 
 
 def empty_to_null(arr: Array) -> Array:
-    return pc.if_else(pc.equal(arr, ""), NULL, arr)
+    empty = pc.equal(arr, "")
+    return pc.if_else(empty, NULL, arr) if any_of(empty) else arr
 
 
 def strip(arr: Array, chars: str | None = None) -> Array:
@@ -132,6 +149,8 @@ def _lookup(arg: Any, opts: Mapping[str, Any]) -> KernelStep | None:
         index = pc.index_in(strip(arr), value_set=keys)
         found = pc.take(values, index)
         missing = pc.and_(pc.is_null(index), pc.is_valid(arr))
+        if (keep or fallback is not None) and not any_of(missing):
+            return found, None
         if keep:
             return pc.if_else(missing, arr, found), None
         if fallback is not None:
@@ -179,7 +198,7 @@ def _date(arg: Any) -> Kernel | None:
     def date(arr: Array) -> tuple[Array, Mask]:
         s = strip(arr)
         ok = flag(pc.match_substring_regex(s, pattern))
-        s = pc.if_else(ok, s, NULL)
+        s = where(ok, s)
         day, month = part(s, "d"), part(s, "m")
         if "Y" in offsets:
             year_text = part(s, "Y")
@@ -196,7 +215,7 @@ def _date(arg: Any) -> Kernel | None:
         valid = flag(pc.and_(pc.and_(month_ok, pc.greater_equal(year, 1)),
                              pc.and_(pc.greater_equal(d, 1), pc.less_equal(d, dim))))
         out = pc.binary_join_element_wise(year_text, month, day, "-")
-        return pc.if_else(valid, out, NULL), pc.and_(pc.invert(valid), pc.is_valid(arr))
+        return where(valid, out), pc.and_(pc.invert(valid), pc.is_valid(arr))
     return date
 
 
@@ -223,8 +242,10 @@ def _number(arg: Any, opts: Mapping[str, Any]) -> Kernel | None:
             s = pc.replace_substring(s, thou, "")
         if dec != ".":
             s = pc.replace_substring(s, dec, ".")
-        s = pc.if_else(flag(pc.match_substring_regex(s, "^-[0.]*$")), pc.utf8_slice_codeunits(s, 1), s)  # -0 is 0
-        return pc.if_else(ok, s, NULL), pc.and_(pc.invert(ok), pc.is_valid(arr))
+        zero = flag(pc.match_substring_regex(s, "^-[0.]*$"))  # -0 is 0
+        if any_of(zero):
+            s = pc.if_else(zero, pc.utf8_slice_codeunits(s, 1), s)
+        return where(ok, s), pc.and_(pc.invert(ok), pc.is_valid(arr))
     return number
 
 

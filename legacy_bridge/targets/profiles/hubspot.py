@@ -231,7 +231,7 @@ class HubSpotRecords:
         args: list[Any] = [self.head + '"', inside]
         literal_text = '","properties":{'
         for i, (name, value) in enumerate(zip(names, values, strict=True)):
-            text, doubt = json_inside(pc.fill_null(value, ""))
+            text, doubt = json_inside(pc.fill_null(value, "") if value.null_count else value)
             unsure = either(unsure, doubt)
             args += [literal_text + ("," if i else "") + literal(name).decode() + ':"', text]
             literal_text = '"'
