@@ -1,8 +1,9 @@
 """scripts/bench: every workload through legacy_bridge and through the alternatives, in one run.
 
-    scripts/bench [--quick] [--only csv,xml] [--sizes csv=100000,xml=50000] [--repeat 3]
+    scripts/bench [--quick] [--only csv,xml] [--sizes csv=100000,xml=50000] [--repeat 3] [--profile]
 
-Prints the table and writes bench/RESULTS.md.  A workload whose legacy_bridge parts are
+Prints the table and writes bench/RESULTS.md.  With --profile, each workload's legacy_bridge run
+is repeated under py-spy (not counted) and bench/profiles/<workload>.md says where its time goes.  A workload whose legacy_bridge parts are
 missing says "not available yet: <part>" and the rest still runs.
 """
 
@@ -17,11 +18,13 @@ import time
 from pathlib import Path
 
 from bench.measure import run_child
+from bench.profile import ProfileOutcome, profile_tool
 from bench.report import Result, text_table, write_markdown
 from bench.sinkctl import Sink
 from bench.targets import evaluate
 from bench.workloads import (
     DEFAULT_SIZES,
+    LATENCY_CONCURRENCY,
     QUICK_SIZES,
     WORKLOADS,
     Env,
@@ -49,6 +52,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--output", type=Path, default=ROOT / "bench" / "RESULTS.md")
     p.add_argument("--no-pin", action="store_true", help="do not pin the sink and the clients to separate cores")
     p.add_argument("--timeout", type=float, default=3600.0, help="seconds one tool run may take")
+    p.add_argument("--profile", action="store_true",
+                   help="after measuring, run each workload's legacy_bridge tool again under py-spy (GIL and all "
+                        "threads; not counted) and write <output folder>/profiles/<workload>.md")
     args = p.parse_args(argv)
     sizes = dict(QUICK_SIZES if args.quick else DEFAULT_SIZES)
     for item in filter(None, args.sizes.split(",")):
@@ -97,6 +103,41 @@ def run_tool(workload: Workload, tool: Tool, sink: Sink | None, repeat: int, tim
     return result
 
 
+def profiled_tool(workload: Workload) -> Tool | None:
+    """The tool --profile runs under py-spy: the legacy_bridge one; for latency only at the top
+    concurrency; none for the HTTP-target workloads (bench.lb_target, not the runner)."""
+    if workload.name.startswith(("http target", "mapping")):
+        return None
+    if workload.name.startswith("latency") and not workload.name.endswith(f"c={max(LATENCY_CONCURRENCY)}"):
+        return None
+    return next((t for t in workload.tools
+                 if t.role == "legacy_bridge" and t.command is not None and not t.unavailable), None)
+
+
+def profile_workload(workload: Workload, tool: Tool, sink: Sink | None, repeat: int, folder: Path,
+                     timeout: float, cpus: set[int] | None) -> ProfileOutcome:
+    assert tool.command is not None
+    command = tool.command
+    # repeat indexes from ``repeat`` on: state stores none of the measured runs (nor the other profiled
+    # run) used, so each profiled run does the whole work again instead of finding it checkpointed
+
+    def argv(i: int) -> list[str]:
+        return command(repeat + i)
+
+    before = check = None
+    if sink and tool.sends:
+        def count() -> str:
+            assert sink is not None
+            got = sink.stats()["records"]
+            return "" if got == tool.expect else f"count check: got {got:,} of {tool.expect:,}"
+
+        before, check = sink.reset, count
+    outcome = profile_tool(workload.name, argv, folder, cwd=tool.cwd or ROOT, cpus=cpus, timeout=timeout,
+                           before=before, check=check)
+    print(f"    profile: {outcome.markdown} ({outcome.note})", flush=True)
+    return outcome
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     command = "scripts/bench" + ("" if argv is None and len(sys.argv) <= 1 else " " + shlex.join(
@@ -116,6 +157,8 @@ def main(argv: list[str] | None = None) -> int:
     results: list[Result] = []
     notes: list[str] = []
     sinks: dict[str, Sink] = {}
+    profiles: list[ProfileOutcome] = []
+    profile_dir = args.output.parent / "profiles"
 
     def sink_for(kind: str) -> Sink:
         if kind not in sinks:
@@ -153,6 +196,10 @@ def main(argv: list[str] | None = None) -> int:
                     sink = None if w.sink == "none" else sink_for(w.sink)
                     for tool in w.tools:
                         results.append(run_tool(w, tool, sink, args.repeat, args.timeout, client_cpus))
+                    target = profiled_tool(w) if args.profile else None
+                    if target is not None:
+                        profiles.append(profile_workload(w, target, sink, args.repeat, profile_dir,
+                                                         args.timeout, client_cpus))
         finally:
             for s in sinks.values():
                 s.stop()
@@ -166,7 +213,8 @@ def main(argv: list[str] | None = None) -> int:
     for t in targets:
         print(f"  {t}")
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    write_markdown(args.output, results, targets, command, notes)
+    write_markdown(args.output, results, targets, command, notes,
+                   profiles=[(p.workload, p.markdown, p.note) for p in profiles] if args.profile else None)
     print(f"\nwritten to {args.output}")
     return 0
 

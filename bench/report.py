@@ -79,8 +79,16 @@ def machine() -> str:
             f"Python {sys.version.split()[0]}")
 
 
+def _relative(path: Path, folder: Path) -> str:
+    try:
+        return path.resolve().relative_to(folder.resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
 def write_markdown(path: Path, results: list[Result], targets: list[str], command: str,
-                   notes: list[str]) -> None:
+                   notes: list[str], profiles: list[tuple[str, Path, str]] | None = None) -> None:
+    """``profiles`` (scripts/bench --profile): (workload, its profile's .md, a one-line summary)."""
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     parts = [
         "# Benchmark results",
@@ -98,6 +106,14 @@ def write_markdown(path: Path, results: list[Result], targets: list[str], comman
     ]
     if targets:
         parts += ["## Targets (issue 10)", "", *[f"- {t}" for t in targets], ""]
+    if profiles is not None:
+        parts += ["## Profiles", "",
+                  "Where legacy_bridge's time goes: each workload's legacy_bridge run repeated under py-spy "
+                  "(GIL-holding thread and all threads; not counted above), with the stage table and the top "
+                  "functions; the raw folded stacks are written beside each file (not kept in git).", ""]
+        parts += [f"- {workload}: [{_relative(md, path.parent)}]({_relative(md, path.parent)})"
+                  + (f" ({note})" if note else "") for workload, md, note in profiles] or ["- none profiled"]
+        parts.append("")
     if notes:
         parts += ["## Notes", "", *[f"- {n}" for n in notes], ""]
     path.write_text("\n".join(parts), encoding="utf-8")
