@@ -25,7 +25,7 @@ from pydantic import Field, model_validator
 
 from legacy_bridge.errors import FormatError, PartialFileError, RowError
 from legacy_bridge.formats.base import FileCheck
-from legacy_bridge.formats.xml_fields import FieldReader, tag_matches, text_of
+from legacy_bridge.formats.xml_fields import FieldReader, tag_matches
 from legacy_bridge.records import PositionKind, Row
 from legacy_bridge.registry import Spec
 
@@ -95,17 +95,19 @@ class XmlFormat:
     def _iter(self, path: str, display: str) -> Iterator[Any]:
         from lxml import etree
 
-        context = etree.iterparse(path, events=("end",), tag=self._steps[-1], resolve_entities=False,
+        record = self._steps[-1]
+        context = etree.iterparse(path, events=("end",), tag=record, resolve_entities=False,
                                   no_network=True, load_dtd=False, huge_tree=False, remove_comments=True,
                                   remove_pis=True)
+        matches = self._matches if len(self._steps) > 1 else None  # (a record given as a tag: all match)
         count = 0
         try:
             for _event, elem in context:
-                if len(self._steps) > 1 and not self._matches(elem):
+                if matches is not None and not matches(elem):
                     continue
                 count += 1
                 yield elem
-                _release(elem, self._steps[-1])
+                _release(elem, record)
         except (etree.XMLSyntaxError, OSError) as exc:
             raise _unreadable(display, count, exc) from exc
 
@@ -130,12 +132,12 @@ class XmlFormat:
         return counter.count
 
     def rows(self, path: str, display_name: str, start: int = 0) -> Iterator[tuple[int, Row | RowError]]:
-        reader = self._reader
+        read = self._reader.read if self._reader is not None else _flat
         for index, elem in enumerate(self._iter(path, display_name)):
             if index < start:
                 continue
             try:
-                row = reader.read(elem) if reader is not None else _flat(elem)
+                row = read(elem)
             except (ValueError, TypeError) as exc:  # EntityInValue included
                 yield index + 1, RowError(f"cannot read record: {exc}", where={"file": display_name,
                                                                                 "record": index + 1})
@@ -143,29 +145,38 @@ class XmlFormat:
             yield index + 1, row
 
 
-class _TagCounter:
-    """A parser target: counts the ends of record elements (a record given as a tag)."""
+class _TagCounter(dict[str, None]):
+    """A parser target: counts the ends of record elements (a record given as a tag).
+
+    Its ``end`` is the dict's own lookup, in C: the tags seen that are not records become keys,
+    so their ends cost no Python call; a record's tag is never a key, so each record's end
+    reaches ``__missing__``, which counts it.  (Every element of the file ends once: a Python
+    ``end`` per element was most of the time of ``check``.)"""
+
+    _MAX_TAGS = 10_000  # distinct other tags kept as keys; beyond that they are still right, only slower
 
     def __init__(self, tag: str) -> None:
+        super().__init__()
         self.count = 0
         self._tag = tag
+        self._bare: str | None = None
+        self._suffix = ""
         if tag.startswith("{*}"):  # any namespace, or none: compare the local name
             self._bare, self._suffix = tag[3:], "}" + tag[3:]
-            self.end = self._end_local  # type: ignore[method-assign]
+        self.end = self.__getitem__
 
-    def end(self, tag: str) -> None:
-        if tag == self._tag:
+    def __missing__(self, tag: str) -> None:
+        bare = self._bare
+        if (tag == self._tag) if bare is None else (tag.endswith(self._suffix) or tag == bare):
             self.count += 1
-
-    def _end_local(self, tag: str) -> None:
-        if tag.endswith(self._suffix) or tag == self._bare:
-            self.count += 1
+        elif len(self) < self._MAX_TAGS:
+            self[tag] = None
 
     def close(self) -> int:
         return self.count
 
 
-class _PathCounter(_TagCounter):
+class _PathCounter:
     """The same for a record given as a path: keeps the names of the open elements."""
 
     def __init__(self, steps: list[str], anchored: bool) -> None:
@@ -184,21 +195,22 @@ class _PathCounter(_TagCounter):
             self.count += 1
         open_.pop()
 
+    def close(self) -> int:
+        return self.count
+
 
 def _release(elem: Any, record: str) -> None:
     """Free a consumed record and everything before it, at every level up to the root (or up
     to an enclosing element that may itself be a record still being read)."""
     elem.clear(keep_tail=True)
-    node = elem
-    while True:
-        parent = node.getparent()
-        if parent is None:
-            return
+    node, parent = elem, elem.getparent()
+    while parent is not None:
         while node.getprevious() is not None:
             del parent[0]
-        if tag_matches(parent.tag, record):
+        above = parent.getparent()
+        if above is None or tag_matches(parent.tag, record):  # (the root: nothing before it to free)
             return
-        node = parent
+        node, parent = parent, above
 
 
 _tag_matches = tag_matches
@@ -230,20 +242,24 @@ def _unexpanded(node: Any) -> None:
                          "expanded (entities declared in a DTD are not resolved, for safety)")
 
 
-_text = text_of
-
-
 def _flat(elem: Any) -> Row:
-    from lxml import etree
-
-    row: Row = {f"@{_local(k)}": v for k, v in elem.attrib.items()}
+    """The record as a dict (the hot loop: a leaf child's text is read inline)."""
+    items = elem.items()  # (no .attrib: that builds a proxy per record)
+    row: Row = {f"@{_local(k)}": v for k, v in items} if items else {}
     for child in elem:
-        if child.tag is etree.Entity:
-            _unexpanded(elem)
-        if not isinstance(child.tag, str):
-            continue  # comments, processing instructions
-        name = _local(child.tag)
-        value: Any = _flat(child) if len(child) else _text(child)
+        tag = child.tag
+        if not isinstance(tag, str):  # comments, processing instructions, entity references
+            from lxml import etree
+
+            if tag is etree.Entity:
+                _unexpanded(elem)
+            continue
+        name = tag.rpartition("}")[2] if "}" in tag else tag
+        if len(child):
+            value: Any = _flat(child)
+        else:
+            text = child.text
+            value = text.strip() if text is not None else None
         if name in row:
             prev = row[name]
             row[name] = [*prev, value] if isinstance(prev, list) else [prev, value]

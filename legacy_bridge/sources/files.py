@@ -312,7 +312,8 @@ def _text_table(rows: list[Row]) -> Any:
     try:
         import pyarrow as pa  # type: ignore[import-untyped]
 
-        columns = [pa.array([r[n] for r in rows], pa.string()) for n in names]
+        values = zip(*[r.values() for r in rows], strict=True)  # the columns: all rows have one key order
+        columns = [pa.array(column, pa.string()) for column in values]
     except (ImportError, TypeError, ValueError):  # not all text (ArrowTypeError ...): the row path maps it
         return None
     return pa.RecordBatch.from_arrays(columns, names=list(names))

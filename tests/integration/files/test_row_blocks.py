@@ -74,6 +74,23 @@ def test_xml_records_with_differing_fields_stay_rows(tmp_path: Path, store: Stat
     assert [b.table is not None for b in blocks] == [True, False]  # the second block holds the odd record
 
 
+def test_xml_records_with_the_same_fields_in_another_order_stay_rows(tmp_path: Path, store: StateStore) -> None:
+    """Columns are taken position by position, so a block is a table only when every record has
+    its fields in the same order; the odd one keeps its block as rows, read the same."""
+    (tmp_path / "drop").mkdir()
+    records = [f'<C id="{i}"><ID>{i}</ID><NAME>Zoë {i}</NAME><CITY/></C>' for i in range(7_000)]
+    records[1_234] = '<C id="1234"><NAME>n</NAME><ID>1234</ID><CITY/></C>'
+    (tmp_path / "drop" / "c.xml").write_text("<Root>" + "".join(records) + "</Root>", encoding="utf-8")
+    narrow, wide = both(tmp_path, store, {"kind": "xml", "record": "C"}, pattern=["*.xml"])
+    assert flat(wide) == flat(narrow) and len(flat(wide)[0]) == 7_000
+    blocks = [b for b in wide if b.cut is not None]
+    assert [b.table is not None for b in blocks] == [False, True]
+    table = blocks[1].table
+    assert table is not None and table.schema.names == ["@id", "ID", "NAME", "CITY"]
+    assert table.to_pylist() == [dict(r) for r in blocks[1].rows]
+    assert table.to_pylist()[0] == {"@id": "5000", "ID": "5000", "NAME": "Zoë 5000", "CITY": None}
+
+
 def test_a_truncated_file_sent_in_part_ends_on_its_reject(tmp_path: Path, store: StateStore) -> None:
     (tmp_path / "drop").mkdir()
     (tmp_path / "drop" / "c.csv").write_text("ID;NAME\n" + "".join(f'{i};"n{i}"\n' for i in range(6_000)) + '6000;"cut')

@@ -146,3 +146,53 @@ def test_an_entity_in_a_field_that_is_read_makes_a_reject_and_elsewhere_does_not
     assert isinstance(read_a[0][1], RowError) and "&e;" in read_a[0][1].message
     assert list(XmlFormat(XmlSpec(record="rec", fields={"b": "b", "id": "@id"})).rows(str(path), "ent.xml")) == [
         (1, {"b": "ok", "id": "1"})]
+
+
+FLAT_DOC = """<?xml version="1.0"?>
+<!DOCTYPE x:Export [<!ENTITY co "ACME">]>
+<x:Export xmlns:x="urn:x" xmlns:y="urn:y">
+ <x:Rec id=" 1 " y:kind="A"><x:Name>  Zoë  </x:Name><y:Tel>1</y:Tel><Tel>2</Tel><y:Tel/>
+  <!-- between --><?pi skip?><Empty/><Blank>   </Blank><Data><![CDATA[ <raw> ]]></Data>
+  <x:Addr x:type="bill"><City>Lyon</City><Zip>69001</Zip><Zip>69002</Zip></x:Addr>
+  <x:Addr><City/></x:Addr></x:Rec>
+ <x:Rec id="2">&co;<Name>after</Name></x:Rec>
+ <x:Rec id="3"><Addr><City>&co;</City></Addr></x:Rec>
+ <x:Rec id="4"/>
+</x:Export>"""
+
+
+def test_a_record_without_fields_is_a_dict_of_its_children(tmp_path: Path) -> None:
+    """Local names for namespaced tags and attributes, attributes first, repeated children as a list,
+    children with children as dicts, stripped text, None for an empty element; an entity reference
+    anywhere in the record (its own text included) makes it a reject naming the element holding it."""
+    path = tmp_path / "flat.xml"
+    path.write_text(FLAT_DOC, encoding="utf-8")
+    rows = list(XmlFormat(XmlSpec(record="Rec")).rows(str(path), "flat.xml"))
+    first = rows[0][1]
+    assert first == {"@id": " 1 ", "@kind": "A", "Name": "Zoë", "Tel": ["1", "2", None], "Empty": None, "Blank": "",
+                     "Data": "<raw>", "Addr": [{"@type": "bill", "City": "Lyon", "Zip": ["69001", "69002"]},
+                                               {"City": None}]}
+    assert isinstance(first, dict) and list(first) == ["@id", "@kind", "Name", "Tel", "Empty", "Blank", "Data", "Addr"]
+    errors = [(i, r.message) for i, r in rows[1:3] if isinstance(r, RowError)]
+    assert [(i, m.partition(" holds")[0]) for i, m in errors] == [(2, "cannot read record: <Rec>"),
+                                                                  (3, "cannot read record: <City>")]
+    assert all("&co;" in m for _, m in errors) and rows[3] == (4, {"@id": "4"})
+    assert XmlFormat(XmlSpec(record="Rec")).check(str(path), "flat.xml").records == 4
+
+
+@pytest.mark.parametrize("record", ["Rec", "x:Rec"])
+def test_the_count_stays_right_past_the_tags_the_counter_remembers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                   record: str) -> None:
+    """The tag counter keeps the other tags it has seen (a C-level lookup) up to a bound; past it,
+    the count is the same."""
+    from legacy_bridge.formats import xml as xml_format
+
+    path = tmp_path / "many.xml"
+    path.write_text('<Root xmlns:x="urn:x" xmlns:y="urn:y">' + "".join(
+        f"<x:Rec><T{i}>{i}</T{i}><Rec/></x:Rec><y:Rec/><Recs/><xRec/>" for i in range(50)) + "</Root>")
+    spec = XmlSpec(record=record, namespaces={"x": "urn:x"})
+    read = sum(1 for _ in XmlFormat(spec).rows(str(path), "many.xml"))
+    assert read == (150 if record == "Rec" else 50)
+    for bound in (10_000, 3, 0):
+        monkeypatch.setattr(xml_format._TagCounter, "_MAX_TAGS", bound)
+        assert XmlFormat(spec).check(str(path), "many.xml").records == read
