@@ -98,7 +98,8 @@ def write_markdown(path: Path, results: list[Result], targets: list[str], comman
         f"- command: `{command}`",
         "",
         "Records/s are end to end for one process run (start-up included), the median of the repeats; "
-        "peak RSS is that process's own maximum resident set (`wait4` rusage), the largest of the repeats. "
+        "peak RSS is that process's own high-water resident set (`VmHWM` from /proc, which starts afresh "
+        "at exec), the largest of the repeats. "
         "The ratio is legacy_bridge's rate divided by the tool's (above 1: legacy_bridge is faster).",
         "",
         markdown_table(results),
