@@ -251,6 +251,7 @@ class ResumableDownload(io.RawIOBase):
         super().__init__()
         self.owner, self.path, self.pos = owner, path, offset
         self._file: Any = None
+        self._size = 0  # the file's size when it was (re)opened
 
     def readable(self) -> bool:
         return True
@@ -258,7 +259,7 @@ class ResumableDownload(io.RawIOBase):
     def _open(self) -> Any:
         c = self.owner.client()
         f = c.open(self.path, "rb")
-        size = f.stat().st_size or 0
+        size = self._size = f.stat().st_size or 0
         f.seek(self.pos)
         if size > self.pos:
             f.prefetch(size, max_concurrent_requests=self.owner.spec.prefetch_requests)
@@ -272,6 +273,10 @@ class ResumableDownload(io.RawIOBase):
                     self._file = self._open()
                 data = self._file.read(len(buffer))
                 n = len(data)
+                if n == 0 and len(buffer) and self.pos < self._size:
+                    # paramiko can answer a cut connection with an early end of file (seen with
+                    # prefetch under load): short of the size, that is a lost connection, not the end
+                    raise EOFError(f"the connection ended at byte {self.pos} of {self._size}")
                 buffer[:n] = data
                 self.pos += n
                 return n

@@ -137,6 +137,26 @@ def test_a_cut_connection_mid_download_reconnects_and_resumes(sshd_server: SshdS
         t.close()
 
 
+def test_an_early_end_of_file_short_of_the_size_is_a_lost_connection(sshd_server: SshdServer,
+                                                                     sftp_drop: SftpDrop) -> None:
+    """paramiko answered a cut connection under load with b"" (an end of file) instead of an error;
+    the download must not end there: it reconnects and resumes at the byte it had."""
+    data = os.urandom(3 * 1024 * 1024)
+    sftp_drop.put("big.bin", data)
+    t = transport(sshd_server, sftp_drop.remote, prefetch_requests=4)
+    try:
+        stream: Any = t.open("big.bin")
+        head = stream.read(1024 * 1024)
+        raw = stream.raw if hasattr(stream, "raw") else stream
+        raw._file.read = lambda n: b""  # what paramiko returned: the end, 2 MB early
+        rest = stream.read()
+        stream.close()
+        assert head + rest == data
+        assert t.reconnects == 1
+    finally:
+        t.close()
+
+
 def test_sftp_drop_flow_archives_and_quarantines(sshd_server: SshdServer, sftp_drop: SftpDrop, tmp_path: Path,
                                                   store: StateStore) -> None:
     sftp_drop.put("ORDERS_1.csv", "ORDER_NO;NAME\r\n1;Müller\r\n2;Öz\r\n".encode("cp1252"), mtime=time.time() - 900)
