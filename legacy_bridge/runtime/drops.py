@@ -57,7 +57,8 @@ class Drop:
         files = drop_files(spec, listing)
         if spec.ready.done_marker:
             files = [c.file for c in with_markers(files, every, spec.ready.done_marker)]
-        open_ = unsettled(files, lambda f: store.find_file(self.job, self.flow, f.name, size=f.size, mtime=f.mtime))
+        known = store.find_files(self.job, self.flow, [(f.name, f.size, f.mtime) for f in files])
+        open_ = unsettled(files, lambda f: known.get((f.name, f.size, f.mtime)))
         return sorted((f for f in files if f.name in open_), key=lambda f: (f.mtime, f.name))
 
     def ready_at(self, f: RemoteFile) -> float:

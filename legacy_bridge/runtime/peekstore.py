@@ -45,6 +45,10 @@ class PeekStore(StateStore):
             return None
         return self._inner.find_file(job, flow, name, sha256=sha256, size=size, mtime=mtime)
 
+    def find_files(self, job: str, flow: str,
+                   listed: Sequence[tuple[str, int, float]]) -> dict[tuple[str, int, float], FileEntry]:
+        return {} if self._inner is None else self._inner.find_files(job, flow, listed)
+
     def list_files(self, job: str, flow: str | None = None, status: FileStatus | None = None,
                    limit: int | None = None) -> list[FileEntry]:
         return [] if self._inner is None else self._inner.list_files(job, flow, status, limit)

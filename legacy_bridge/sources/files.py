@@ -117,7 +117,8 @@ class FilesSource:
         every = {f.name for f in listing}
         template = self.spec.ready.done_marker
         files = drop_files(self.spec, listing)
-        entries = unsettled(files, lambda f: _known(ctx, f.name, size=f.size, mtime=f.mtime))
+        known = _known_listed(ctx, files)
+        entries = unsettled(files, lambda f: known.get((f.name, f.size, f.mtime)))
         pending = [f for f in files if f.name in entries]
         ready, moving = stable(t, with_markers(pending, every, template), self.spec.ready.min_age,
                                ctx.stop_event.wait)
@@ -373,6 +374,13 @@ def _known(ctx: FlowContext, name: str, **fingerprint: Any) -> FileEntry | None:
     if ctx.full_refresh:
         return None
     return ctx.store.find_file(ctx.job, ctx.flow, name, **fingerprint)
+
+
+def _known_listed(ctx: FlowContext, files: list[RemoteFile]) -> dict[tuple[str, int, float], FileEntry]:
+    """``_known`` for a whole listing by size and mtime, in a few queries instead of one per file."""
+    if ctx.full_refresh:
+        return {}
+    return ctx.store.find_files(ctx.job, ctx.flow, [(f.name, f.size, f.mtime) for f in files])
 
 
 def build(spec: FilesSpec, base_dir: Path) -> FilesSource:

@@ -344,6 +344,20 @@ class SqlStateStore(StateStore):
             row = conn.execute(query).first()
         return rows.file_entry(row) if row is not None else None
 
+    def find_files(self, job: str, flow: str,
+                   listed: Sequence[tuple[str, int, float]]) -> dict[tuple[str, int, float], FileEntry]:
+        wanted = set(listed)
+        found: dict[tuple[str, int, float], FileEntry] = {}
+        base = select(files).where(files.c.job == job, files.c.flow == flow)
+        with self._op("look up the listed files in the ledger", job=job, flow=flow), self._read() as conn:
+            for chunk in _chunks(list(dict.fromkeys(name for name, _size, _mtime in listed))):
+                # every entry of these names, newest first: the first with a listed fingerprint wins
+                for row in conn.execute(base.where(files.c.name.in_(chunk)).order_by(files.c.id.desc())):
+                    key = (row.name, row.size, row.mtime)
+                    if key in wanted and key not in found:
+                        found[key] = rows.file_entry(row)
+        return found
+
     def register_file(self, job: str, flow: str, name: str, *, size: int, mtime: float, sha256: str,
                       records_total: int | None, encoding: str | None) -> FileEntry:
         now = utcnow()

@@ -50,5 +50,9 @@ def test_the_preview_store_reads_but_refuses_every_write(tmp_path: Path) -> None
         with pytest.raises(StateError):
             peek.commit_batch(run_id=1, job="job", flow="flow", checkpoint=Checkpoint(), rejects=[], counts=Counts())
         assert store.list_files("job") == []
+        entry = store.register_file("job", "flow", "B.csv", size=2, mtime=3.0, sha256="", records_total=1,
+                                    encoding=None)
+        assert peek.find_files("job", "flow", [("B.csv", 2, 3.0), ("A.csv", 1, 0.0)]) == {("B.csv", 2, 3.0): entry}
+        assert PeekStore(store, from_start=True).find_files("job", "flow", [("B.csv", 2, 3.0)]) == {}
     finally:
         store.close()

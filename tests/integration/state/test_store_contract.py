@@ -328,6 +328,38 @@ def test_find_file_gives_the_newest_entry_matching_every_fingerprint_given(store
     assert store.find_file(JOB, "orders", "ORDERS_1.csv") is None
 
 
+def test_find_files_answers_a_whole_listing_as_find_file_would_in_a_few_queries(store: StateStore) -> None:
+    from sqlalchemy import event
+
+    for i in range(1_200):  # more names than one IN list takes
+        _file(store, name=f"in/ORDERS_{i}.csv", size=10 + i, mtime=1700000000.25 + i)
+    again = _file(store, name="in/ORDERS_7.csv", size=99, mtime=1.5)  # the same name dropped again
+    _file(store, name="in/ORDERS_7.csv", size=17, mtime=1700000007.25)  # and its first fingerprint again
+    moved = _file(store, name="in/MOVED.csv", size=18, mtime=8.25)
+    store.set_file_status(moved, "quarantined", reason="bad", name="failed/MOVED.csv")
+    _file(store, name="in/ORDERS_9.csv", flow="orders", size=1, mtime=2.0)  # another flow's entry
+    listed = [(f"in/ORDERS_{i}.csv", 10 + i, 1700000000.25 + i) for i in range(1_200)]
+    listed += [("in/ORDERS_7.csv", 99, 1.5), ("in/ORDERS_9.csv", 1, 2.0), ("in/NEW.csv", 5, 5.0),
+               ("in/MOVED.csv", 18, 8.25), listed[0]]
+    statements: list[str] = []
+    engine: Any = getattr(store, "_engine")  # noqa: B009 - the SQL implementation's engine
+    event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    found = store.find_files(JOB, FLOW, listed)
+    queries = [s for s in statements if s.lstrip().upper().startswith("SELECT") and "files" in s]
+    assert 1 <= len(queries) <= 3, len(queries)
+    expected = {}
+    for name, size, mtime in listed:
+        entry = store.find_file(JOB, FLOW, name, size=size, mtime=mtime)
+        if entry is not None:
+            expected[(name, size, mtime)] = entry
+    assert found == expected
+    assert found[("in/ORDERS_7.csv", 17, 1700000007.25)].id > again  # the newest entry of that fingerprint
+    assert found[("in/ORDERS_7.csv", 99, 1.5)].id == again
+    assert ("in/MOVED.csv", 18, 8.25) not in found  # quarantined and moved: its name changed
+    assert ("in/ORDERS_9.csv", 1, 2.0) not in found and ("in/NEW.csv", 5, 5.0) not in found
+    assert len(found) == 1_201 and store.find_files(JOB, FLOW, []) == {}
+
+
 def test_a_file_can_be_quarantined_with_its_reason_and_new_place(store: StateStore) -> None:
     file_id = _file(store)
     store.set_file_status(file_id, "quarantined", reason="line 3: NUL byte", name="failed/ORDERS_1.csv")
