@@ -106,12 +106,16 @@ def test_sftp_file_still_growing(project: Project, sandbox_factory: Callable[...
     data = csv_bytes(list(expected.values()), "utf-8")
     path = sftp_drop.local / "CUST_growing.csv"
     stop = threading.Event()
+    pieces = 200  # at least 10 s of writing: a piece, then at least 50 ms
+    step = max(1, -(-len(data) // pieces))
+    written = [0]
 
-    def grow() -> None:  # an ERP writing the export slowly: a chunk every 50 ms
+    def grow() -> None:  # an ERP writing the export slowly
         with open(path, "wb") as f:
-            for i in range(0, len(data), max(1, len(data) // 60)):
-                f.write(data[i:i + max(1, len(data) // 60)])
+            for i in range(0, len(data), step):
+                f.write(data[i:i + step])
                 f.flush()
+                written[0] += 1
                 if stop.wait(0.05):
                     break
 
@@ -121,13 +125,17 @@ def test_sftp_file_still_growing(project: Project, sandbox_factory: Callable[...
     writer.start()
     time.sleep(0.3)
     during = []
-    while writer.is_alive():
+    # a run starts only while at least 5 s of writing remain (sleeps only ever stretch under load),
+    # so its listing and min_age wait end while the file still grows: the run must take nothing.
+    # (A run that lists the finished file may send it, rightly: that was the race of an earlier version.)
+    while written[0] < pieces // 2:
         during.append(project.cli("run", "sftp", env=crm_env(crm), timeout=120))
-    writer.join()
     outcome.expect(len(crm.objects("contacts")) == 0, "records were sent while the file was still being written")
+    writer.join()
     time.sleep(2.5)  # now stable for min_age
     final = project.cli("run", "sftp", env=crm_env(crm), timeout=300)
     outcome.expect(final.returncode == 0, f"the run after the file settled failed: {tail(final)}")
     compare(outcome, expected, crm)
+    outcome.expect(len(during) >= 1, "no run started while the file grew")
     outcome.note = f"{N} records, {len(during)} run(s) while it grew took nothing"
     outcome.check()

@@ -137,6 +137,7 @@ def test_a_cut_connection_mid_download_reconnects_and_resumes(sshd_server: SshdS
         t.close()
 
 
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")  # paramiko's prefetch thread
 def test_an_early_end_of_file_short_of_the_size_is_a_lost_connection(sshd_server: SshdServer,
                                                                      sftp_drop: SftpDrop) -> None:
     """paramiko answered a cut connection under load with b"" (an end of file) instead of an error;
