@@ -57,8 +57,7 @@ class Drop:
         files = drop_files(spec, listing)
         if spec.ready.done_marker:
             files = [c.file for c in with_markers(files, every, spec.ready.done_marker)]
-        known = store.find_files(self.job, self.flow, [(f.name, f.size, f.mtime) for f in files])
-        open_ = unsettled(files, lambda f: known.get((f.name, f.size, f.mtime)))
+        open_ = unsettled(files, lambda listed: store.find_files(self.job, self.flow, listed))
         return sorted((f for f in files if f.name in open_), key=lambda f: (f.mtime, f.name))
 
     def ready_at(self, f: RemoteFile) -> float:

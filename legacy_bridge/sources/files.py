@@ -117,8 +117,7 @@ class FilesSource:
         every = {f.name for f in listing}
         template = self.spec.ready.done_marker
         files = drop_files(self.spec, listing)
-        known = _known_listed(ctx, files)
-        entries = unsettled(files, lambda f: known.get((f.name, f.size, f.mtime)))
+        entries = unsettled(files, lambda listed: _known_listed(ctx, listed))
         pending = [f for f in files if f.name in entries]
         ready, moving = stable(t, with_markers(pending, every, template), self.spec.ready.min_age,
                                ctx.stop_event.wait)
@@ -355,13 +354,18 @@ def drop_files(spec: FilesSpec, listing: list[RemoteFile]) -> list[RemoteFile]:
     return files
 
 
+Listed = list[tuple[str, int, float]]  # (name, size, mtime) of each listed file
+
+
 def unsettled(files: list[RemoteFile],
-              entry_of: Callable[[RemoteFile], FileEntry | None]) -> dict[str, FileEntry | None]:
+              find: Callable[[Listed], dict[tuple[str, int, float], FileEntry]]) -> dict[str, FileEntry | None]:
     """The files the ledger has not settled (delivered or quarantined with this very fingerprint),
-    each with its in-progress entry if it has one (the watcher asks the same question)."""
+    each with its in-progress entry if it has one (the watcher asks the same question).  ``find``
+    is the ledger's ``find_files``: one question for the whole listing."""
+    known = find([(f.name, f.size, f.mtime) for f in files])
     out: dict[str, FileEntry | None] = {}
     for f in files:
-        entry = entry_of(f)
+        entry = known.get((f.name, f.size, f.mtime))
         if entry is None or entry.status == "in_progress":
             out[f.name] = entry
     return out
@@ -376,11 +380,11 @@ def _known(ctx: FlowContext, name: str, **fingerprint: Any) -> FileEntry | None:
     return ctx.store.find_file(ctx.job, ctx.flow, name, **fingerprint)
 
 
-def _known_listed(ctx: FlowContext, files: list[RemoteFile]) -> dict[tuple[str, int, float], FileEntry]:
+def _known_listed(ctx: FlowContext, listed: Listed) -> dict[tuple[str, int, float], FileEntry]:
     """``_known`` for a whole listing by size and mtime, in a few queries instead of one per file."""
     if ctx.full_refresh:
         return {}
-    return ctx.store.find_files(ctx.job, ctx.flow, [(f.name, f.size, f.mtime) for f in files])
+    return ctx.store.find_files(ctx.job, ctx.flow, listed)
 
 
 def build(spec: FilesSpec, base_dir: Path) -> FilesSource:

@@ -176,17 +176,12 @@ class StateStore(ABC):
                   size: int | None = None, mtime: float | None = None) -> FileEntry | None:
         """The newest entry for ``name`` matching every fingerprint part given."""
 
+    @abstractmethod
     def find_files(self, job: str, flow: str,
                    listed: Sequence[tuple[str, int, float]]) -> dict[tuple[str, int, float], FileEntry]:
         """``find_file`` for each listed ``(name, size, mtime)`` at once: the newest entry of each
         that the ledger holds, keyed by the same triple (a file it has never seen is absent).  A
-        listing asks this on every run and every watcher poll; stores answer it in a few queries."""
-        found: dict[tuple[str, int, float], FileEntry] = {}
-        for name, size, mtime in dict.fromkeys(listed):
-            entry = self.find_file(job, flow, name, size=size, mtime=mtime)
-            if entry is not None:
-                found[(name, size, mtime)] = entry
-        return found
+        listing asks this on every run and every watcher poll: a few queries, not one per file."""
 
     @abstractmethod
     def register_file(self, job: str, flow: str, name: str, *, size: int, mtime: float, sha256: str,
