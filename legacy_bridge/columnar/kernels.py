@@ -63,9 +63,13 @@ def where(mask: Mask, arr: Array, other: Any = NULL) -> Array:
     return arr if holds(mask) else pc.if_else(mask, arr, other)
 
 
+def null_where(mask: Mask, arr: Array) -> Array:
+    """``arr`` with null where ``mask`` holds (``pc.if_else``, skipped when no row is masked)."""
+    return pc.if_else(mask, NULL, arr) if any_of(mask) else arr
+
+
 def empty_to_null(arr: Array) -> Array:
-    empty = pc.equal(arr, "")
-    return pc.if_else(empty, NULL, arr) if any_of(empty) else arr
+    return null_where(pc.equal(arr, ""), arr)
 
 
 def strip(arr: Array, chars: str | None = None) -> Array:

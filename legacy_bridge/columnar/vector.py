@@ -20,7 +20,7 @@ import pyarrow.compute as pc  # type: ignore[import-untyped]
 
 from legacy_bridge.columnar import kernels
 from legacy_bridge.columnar.encode import EncodedPayloads, as_bytes
-from legacy_bridge.columnar.kernels import NULL, Array, Mask, any_of, empty_to_null, flag, strip
+from legacy_bridge.columnar.kernels import Array, Mask, empty_to_null, flag, null_where, strip
 from legacy_bridge.columnar.scan import either
 from legacy_bridge.mapping import Mapper
 from legacy_bridge.mapping.plan import FieldPlan
@@ -230,8 +230,7 @@ def _field(plan: FieldPlan) -> FieldFn | str:
 def _nulled(v: Array, nulls: list[str]) -> Array:
     if nulls == [""]:
         return empty_to_null(v)
-    listed = flag(pc.is_in(v, value_set=pa.array(nulls, pa.string())))
-    return pc.if_else(listed, NULL, v) if any_of(listed) else v
+    return null_where(flag(pc.is_in(v, value_set=pa.array(nulls, pa.string()))), v)
 
 
 def _checks(spec: Any, text_out: bool) -> list[Callable[[Array], Array]] | str:
