@@ -3,8 +3,9 @@
     scripts/bench [--quick] [--only csv,xml] [--sizes csv=100000,xml=50000] [--repeat 3] [--profile]
 
 Prints the table and writes bench/RESULTS.md.  With --profile, each workload's legacy_bridge run
-is repeated under py-spy (not counted) and bench/profiles/<workload>.md says where its time goes.  A workload whose legacy_bridge parts are
-missing says "not available yet: <part>" and the rest still runs.
+is repeated under py-spy (not counted) and bench/profiles/<workload>.md says where its time goes.
+A workload whose legacy_bridge parts are missing says "not available yet: <part>" and the rest
+still runs.
 """
 
 from __future__ import annotations

@@ -19,6 +19,10 @@ def _lb(results: list[Result], workload: str) -> Result | None:
     return next((r for r in results if r.workload == workload and r.role == "legacy_bridge" and r.rate), None)
 
 
+def _tool(results: list[Result], workload: str, prefix: str) -> Result | None:
+    return next((r for r in results if r.workload == workload and r.tool.startswith(prefix) and r.rate), None)
+
+
 def evaluate(results: list[Result]) -> list[str]:
     lines = []
     for workload, (rate, rss) in TARGETS.items():
@@ -31,7 +35,7 @@ def evaluate(results: list[Result]) -> list[str]:
                      f"measured {lb.rate:,.0f} records/s, {lb.rss or 0:.0f} MB")
     for workload, prefix, factor in RATIOS:
         lb = _lb(results, workload)
-        alt = next((r for r in results if r.workload == workload and r.tool.startswith(prefix) and r.rate), None)
+        alt = _tool(results, workload, prefix)
         if lb and alt and lb.rate and alt.rate:
             ratio = lb.rate / alt.rate
             lines.append(f"{workload}: {'met' if ratio >= factor else 'MISSED'} - want >= {factor:.0f}x {alt.tool}; "
@@ -52,8 +56,7 @@ def scaled(results: list[Result]) -> list[str]:
     """The rate targets scaled to this machine by how fast the hand-written CSV script ran here
     against the planning machine (the same code on both): an absolute target set on a faster
     machine says little about a slower one.  Shown beside the absolute check, never instead."""
-    hand = next((r for r in results if r.workload == "csv" and r.tool.startswith("hand-written (requests")
-                 and r.rate), None)
+    hand = _tool(results, "csv", "hand-written (requests")
     if hand is None or not hand.rate:
         return []
     factor = hand.rate / PLANNING_HANDWRITTEN_CSV
