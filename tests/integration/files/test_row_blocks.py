@@ -5,7 +5,7 @@ rejects and where the ledger ends are exactly those of target-sized batches."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -63,27 +63,29 @@ def test_quoted_csv_with_a_ragged_record_comes_in_blocks_and_a_lone_reject(tmp_p
     assert store.list_files("wide", "wide")[0].status == "done"
 
 
-def test_xml_records_with_differing_fields_stay_rows(tmp_path: Path, store: StateStore) -> None:
+def _one_odd_xml(tmp_path: Path, store: StateStore, record: Callable[[int], str], at: int, odd: str) -> list[Batch]:
+    """7,000 records ``record(i)``, the one at ``at`` replaced by ``odd``: read row by row and in
+    blocks, the same records both ways; the blocks of the block read."""
     (tmp_path / "drop").mkdir()
-    records = [f"<C><ID>{i}</ID><NAME>Zoë {i}</NAME></C>" for i in range(7_000)]
-    records[6_500] = "<C><ID>6500</ID><NAME>x</NAME><EXTRA>y</EXTRA></C>"
+    records = [record(i) for i in range(7_000)]
+    records[at] = odd
     (tmp_path / "drop" / "c.xml").write_text("<Root>" + "".join(records) + "</Root>", encoding="utf-8")
     narrow, wide = both(tmp_path, store, {"kind": "xml", "record": "C"}, pattern=["*.xml"])
     assert flat(wide) == flat(narrow) and len(flat(wide)[0]) == 7_000
-    blocks = [b for b in wide if b.cut is not None]
+    return [b for b in wide if b.cut is not None]
+
+
+def test_xml_records_with_differing_fields_stay_rows(tmp_path: Path, store: StateStore) -> None:
+    blocks = _one_odd_xml(tmp_path, store, lambda i: f"<C><ID>{i}</ID><NAME>Zoë {i}</NAME></C>",
+                          6_500, "<C><ID>6500</ID><NAME>x</NAME><EXTRA>y</EXTRA></C>")
     assert [b.table is not None for b in blocks] == [True, False]  # the second block holds the odd record
 
 
 def test_xml_records_with_the_same_fields_in_another_order_stay_rows(tmp_path: Path, store: StateStore) -> None:
     """Columns are taken position by position, so a block is a table only when every record has
     its fields in the same order; the odd one keeps its block as rows, read the same."""
-    (tmp_path / "drop").mkdir()
-    records = [f'<C id="{i}"><ID>{i}</ID><NAME>Zoë {i}</NAME><CITY/></C>' for i in range(7_000)]
-    records[1_234] = '<C id="1234"><NAME>n</NAME><ID>1234</ID><CITY/></C>'
-    (tmp_path / "drop" / "c.xml").write_text("<Root>" + "".join(records) + "</Root>", encoding="utf-8")
-    narrow, wide = both(tmp_path, store, {"kind": "xml", "record": "C"}, pattern=["*.xml"])
-    assert flat(wide) == flat(narrow) and len(flat(wide)[0]) == 7_000
-    blocks = [b for b in wide if b.cut is not None]
+    blocks = _one_odd_xml(tmp_path, store, lambda i: f'<C id="{i}"><ID>{i}</ID><NAME>Zoë {i}</NAME><CITY/></C>',
+                          1_234, '<C id="1234"><NAME>n</NAME><ID>1234</ID><CITY/></C>')
     assert [b.table is not None for b in blocks] == [False, True]
     table = blocks[1].table
     assert table is not None and table.schema.names == ["@id", "ID", "NAME", "CITY"]
