@@ -17,6 +17,7 @@ at every level), so memory stays flat.  Field paths are compiled once (``xml_fie
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
@@ -24,6 +25,7 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from legacy_bridge.errors import FormatError, PartialFileError, RowError
+from legacy_bridge.formats import xml_spool
 from legacy_bridge.formats.base import FileCheck
 from legacy_bridge.formats.xml_fields import FieldReader, tag_matches
 from legacy_bridge.records import PositionKind, Row
@@ -60,6 +62,7 @@ class XmlFormat:
         self._steps = [self._clark(s) for s in steps]
         self._reader = FieldReader([(name, *self._compile(path)) for name, path in (spec.fields or {}).items()]
                                    ) if spec.fields else None
+        self._spool: xml_spool.Spool | None = None  # the last file checked, read once (records without fields)
 
     # --- names ---------------------------------------------------------------------------------
     def _clark(self, step: str, wildcard: bool = True) -> str:
@@ -112,9 +115,60 @@ class XmlFormat:
             raise _unreadable(display, count, exc) from exc
 
     def check(self, path: str, display_name: str) -> FileCheck:
-        count = self._count(path, display_name)
+        if self._reader is None:
+            count = self._spooled_check(path, display_name)
+        else:
+            count = self._count(path, display_name)
         notes = [] if count else [f"no <{self.spec.record}> records found"]
         return FileCheck(records=count, encoding=None, notes=notes)
+
+    def _spooled_check(self, path: str, display: str) -> int:
+        """Records in the file, read once into the spool that ``blocks`` and ``rows`` then read
+        (xml_spool); a file broken after some records keeps them (``partial = "send_valid"``)."""
+        self.release()
+        spool = xml_spool.Spool(_key(path, display))
+        try:
+            xml_spool.read_flat(self._iter(path, display), spool, _read_flat)
+        except PartialFileError:
+            self._spool = spool
+            raise
+        except BaseException:
+            spool.close()
+            raise
+        self._spool = spool
+        return spool.records
+
+    def _spooled(self, path: str, display: str) -> xml_spool.Spool | None:
+        """The spool of this very file (same path, size and mtime), if ``check`` read it."""
+        spool = self._spool
+        if spool is None or self._reader is not None:
+            return None
+        try:
+            return spool if spool.key == _key(path, display) else None
+        except FormatError:
+            return None
+
+    def release(self) -> None:
+        """Free the spool (the files source is done with the file, or checks another)."""
+        if self._spool is not None:
+            self._spool.close()
+            self._spool = None
+
+    def blocks(self, path: str, display_name: str, start: int = 0) -> Iterator[tuple[range, Any]]:
+        """The records from index ``start`` on as Arrow blocks of text columns, from the spool that
+        ``check`` wrote; they end before the first record kept as a row (``rows`` reads on from it).
+        Nothing when the file was not checked, or records are read by ``fields``."""
+        spool = self._spooled(path, display_name)
+        if spool is None:
+            return
+        end = start
+        try:
+            for positions, table in xml_spool.blocks(spool, start):
+                end = positions[-1]
+                yield positions, table
+        finally:
+            if end >= spool.records:  # every record went out as a block: rows() will not read the spool
+                self.release()
 
     def _count(self, path: str, display: str) -> int:
         """Records in the file, by a parse that builds no tree (well-formedness included)."""
@@ -132,6 +186,13 @@ class XmlFormat:
         return counter.count
 
     def rows(self, path: str, display_name: str, start: int = 0) -> Iterator[tuple[int, Row | RowError]]:
+        spool = self._spooled(path, display_name)
+        if spool is not None:  # read once by check: the spool holds what the parse would give
+            try:
+                yield from xml_spool.read_back(spool, start, display_name)
+            finally:
+                self.release()
+            return
         read = self._reader.read if self._reader is not None else _flat
         for index, elem in enumerate(self._iter(path, display_name)):
             if index < start:
@@ -139,10 +200,29 @@ class XmlFormat:
             try:
                 row = read(elem)
             except (ValueError, TypeError) as exc:  # EntityInValue included
-                yield index + 1, RowError(f"cannot read record: {exc}", where={"file": display_name,
-                                                                                "record": index + 1})
+                yield index + 1, RowError(_cannot_read(exc), where={"file": display_name, "record": index + 1})
                 continue
             yield index + 1, row
+
+
+def _cannot_read(exc: Exception) -> str:
+    return f"cannot read record: {exc}"
+
+
+def _read_flat(elem: Any) -> Row | xml_spool.Failed:
+    """A record without fields, for the spool: as ``rows`` reads it, a failure kept as its message."""
+    try:
+        return _flat(elem)
+    except (ValueError, TypeError) as exc:
+        return xml_spool.Failed(_cannot_read(exc))
+
+
+def _key(path: str, display: str) -> tuple[str, int, int]:
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        raise FormatError(f"cannot read {display}: {exc}", where={"file": display}) from exc
+    return path, st.st_size, st.st_mtime_ns
 
 
 class _TagCounter(dict[str, None]):
