@@ -12,8 +12,11 @@ children, an entity reference ...) is read by ``read_record`` (``xml._flat``) an
 a row, and so is a run of fewer than ``MIN_RUN`` records of one shape between others
 (records whose optional children come and go would otherwise make blocks of a few
 records each).  ``blocks`` yields the tables up to the first record kept as a row;
-``rows`` reads on from there, tables included.  The spool holds the blocks in memory up to ``IN_MEMORY`` bytes and in an unnamed
-temporary file (``TMPDIR``, gone with the process) beyond, about 40 % of the XML's size.
+``rows`` reads on from there, tables included.
+
+The spool holds its entries (pickled) in memory up to ``IN_MEMORY`` bytes and in an unnamed
+temporary file beyond (``TMPDIR``; about 40 % of the XML's size; no other process can open
+it, and it is gone with the process or when the format releases it).
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from legacy_bridge.records import Row
 
 BLOCK = 5000  # records per block (as the files source's row blocks)
 MIN_RUN = 500  # fewer records of one shape between others are kept as rows: each block costs the runner ~1 ms
-IN_MEMORY = 8 * 1024 * 1024  # spool bytes kept in memory before it moves to a temporary file
+IN_MEMORY = 1024 * 1024  # spool bytes kept in memory before it moves to a temporary file (a few MB of XML)
 
 _TAG = attrgetter("tag")
 _TEXT = attrgetter("text")

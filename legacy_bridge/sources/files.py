@@ -155,9 +155,16 @@ class FilesSource:
             discard(info.spooled)
 
     def close(self) -> None:
+        self._release_format()
         if self._transport is not None:
             self._transport.close()
             self._transport = None
+
+    def _release_format(self) -> None:
+        """Let the format free what it kept of the last file (the XML spool) when it will not be read."""
+        release = getattr(self.format, "release", None)
+        if release is not None:
+            release()
 
     # --- one file -----------------------------------------------------------------------------------
     def _local(self, run: _Run, f: RemoteFile) -> tuple[str, str | None, str | None]:
@@ -283,6 +290,7 @@ class FilesSource:
     def _reject_file(self, ctx: FlowContext, t: Transport, cand: Candidate, entry: FileEntry | None,
                      sha: str | None, exc: FormatError, spooled: str | None) -> None:
         f = cand.file
+        self._release_format()
         exc.located(file=f.name)
         ctx.log.error("quarantining %s: %s", f.name, exc)
         ctx.notes.setdefault("quarantined", []).append({"file": f.name, "reason": exc.message})

@@ -105,3 +105,26 @@ def test_a_truncated_file_sent_in_part_ends_on_its_reject(tmp_path: Path, store:
     assert "the rest of the file was not sent" in flat(wide)[1][-1][1]
     assert [(b.checkpoint.file.records_done, b.checkpoint.file.finished) for b in (wide[-1], narrow[-1]) if b.checkpoint.file] == [(6_000, True)] * 2
     assert [b.checkpoint.file.finished for b in wide if b.checkpoint.file] == [False, False, True]
+
+
+def test_the_xml_spool_is_freed_after_a_file_is_sent_or_quarantined(tmp_path: Path, store: StateStore) -> None:
+    """A drop read whole, and one quarantined because it breaks half way: neither keeps its spool."""
+    (tmp_path / "drop").mkdir()
+    records = "".join(f"<C><ID>{i}</ID></C>" for i in range(6_000))
+    (tmp_path / "drop" / "a.xml").write_text(f"<R>{records}</R>")
+    (tmp_path / "drop" / "b.xml").write_text(f"<R>{records}<C><ID>cut")
+    source = make_source(tmp_path, format={"kind": "xml", "record": "C"}, pattern=["*.xml"], order="name",
+                         after={"success": "leave", "failure": "quarantine", "quarantine_to": "bad"})
+    seen = []
+    for name in ("a.xml", "b.xml"):
+        ctx = make_ctx(store, tmp_path, batch_size=100, job=name, flow=name)
+        ctx.columnar = True
+        for f in (tmp_path / "drop").glob("*.xml"):
+            if f.name != name:
+                f.rename(f.with_suffix(".xml.hold"))
+        got = list(source.batches(ctx))  # (not run(): it closes the source, which frees the spool too)
+        seen.append((sum(len(b.rows) for b in got), source.format._spool))  # type: ignore[attr-defined]
+        for f in (tmp_path / "drop").glob("*.hold"):
+            f.rename(f.with_suffix(""))
+    assert seen == [(6_000, None), (0, None)]
+    assert (tmp_path / "drop" / "bad" / "b.xml").exists()
