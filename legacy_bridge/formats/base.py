@@ -8,11 +8,12 @@ its first batch; ``rows`` then streams it, skipping the records already delivere
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from legacy_bridge.errors import RowError
+from legacy_bridge.errors import FormatError, RowError
 from legacy_bridge.records import PositionKind, Row
 
 
@@ -23,6 +24,16 @@ class FileCheck:
     records: int  # data records in the file (rows that parse plus rows that are rejects)
     encoding: str | None = None  # the encoding used (recorded in the ledger when detected)
     notes: list[str] = field(default_factory=list)  # e.g. "encoding detected as cp1252"
+
+
+def file_key(path: str, display: str) -> tuple[str, int, int]:
+    """(path, size, mtime_ns): which file a format's check read, so what it kept of it (a plan, a
+    spool) is used only for that very file."""
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        raise FormatError(f"cannot read {display}: {exc}", where={"file": display}) from exc
+    return path, st.st_size, st.st_mtime_ns
 
 
 class Format(Protocol):

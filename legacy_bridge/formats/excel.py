@@ -27,7 +27,6 @@ records, a column mixing numbers and text ...) is counted by the row reader as b
 
 from __future__ import annotations
 
-import os
 import re
 import zipfile
 from collections.abc import Iterator
@@ -39,7 +38,7 @@ from pydantic import Field
 
 from legacy_bridge.errors import ConfigError, FormatError, RowError
 from legacy_bridge.formats import excel_arrow, excel_calamine
-from legacy_bridge.formats.base import FileCheck
+from legacy_bridge.formats.base import FileCheck, file_key
 from legacy_bridge.formats.columns import DuplicateRule, column_names
 from legacy_bridge.formats.excel_calamine import SheetRow, norm
 from legacy_bridge.formats.excel_parts import ByteSize, SheetPart, SheetScan, locate_sheet, scan_sheet
@@ -94,11 +93,7 @@ class ExcelFormat:
 
     # --- choosing the engine --------------------------------------------------------------------
     def _planned(self, path: str, display: str) -> _Plan:
-        try:
-            st = os.stat(path)
-        except OSError as exc:
-            raise FormatError(f"cannot read {display}: {exc}", where={"file": display}) from exc
-        key = (path, st.st_size, st.st_mtime_ns)
+        key = file_key(path, display)
         if self._plan is None or self._plan.key != key:
             self._plan = None  # release the previous file's sheet before loading another
             self._plan = self._plan_for(path, display, key)

@@ -17,7 +17,6 @@ at every level), so memory stays flat.  Field paths are compiled once (``xml_fie
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
@@ -26,7 +25,7 @@ from pydantic import Field, model_validator
 
 from legacy_bridge.errors import FormatError, PartialFileError, RowError
 from legacy_bridge.formats import xml_spool
-from legacy_bridge.formats.base import FileCheck
+from legacy_bridge.formats.base import FileCheck, file_key
 from legacy_bridge.formats.xml_fields import FieldReader, tag_matches
 from legacy_bridge.records import PositionKind, Row
 from legacy_bridge.registry import Spec
@@ -126,7 +125,7 @@ class XmlFormat:
         """Records in the file, read once into the spool that ``blocks`` and ``rows`` then read
         (xml_spool); a file broken after some records keeps them (``partial = "send_valid"``)."""
         self.release()
-        spool = xml_spool.Spool(_key(path, display))
+        spool = xml_spool.Spool(file_key(path, display))
         try:
             xml_spool.read_flat(self._iter(path, display), spool, _read_flat)
         except PartialFileError:
@@ -144,7 +143,7 @@ class XmlFormat:
         if spool is None or self._reader is not None:
             return None
         try:
-            return spool if spool.key == _key(path, display) else None
+            return spool if spool.key == file_key(path, display) else None
         except FormatError:
             return None
 
@@ -215,14 +214,6 @@ def _read_flat(elem: Any) -> Row | xml_spool.Failed:
         return _flat(elem)
     except (ValueError, TypeError) as exc:
         return xml_spool.Failed(_cannot_read(exc))
-
-
-def _key(path: str, display: str) -> tuple[str, int, int]:
-    try:
-        st = os.stat(path)
-    except OSError as exc:
-        raise FormatError(f"cannot read {display}: {exc}", where={"file": display}) from exc
-    return path, st.st_size, st.st_mtime_ns
 
 
 class _TagCounter(dict[str, None]):
