@@ -139,8 +139,8 @@ class XmlFormat:
 
     def _spooled(self, path: str, display: str) -> xml_spool.Spool | None:
         """The spool of this very file (same path, size and mtime), if ``check`` read it."""
-        spool = self._spool
-        if spool is None or self._reader is not None:
+        spool = self._spool  # (only a format without fields ever has one)
+        if spool is None:
             return None
         try:
             return spool if spool.key == file_key(path, display) else None

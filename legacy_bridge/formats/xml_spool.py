@@ -135,7 +135,6 @@ def read_flat(records: Iterator[Any], spool: Spool, read_record: Callable[[Any],
                     if len(odd) >= BLOCK:
                         flush_odd()
                     index += 1
-                    spool.records = index
                     continue
                 shape, names = (keys, tags), flat
             if not rows:
@@ -150,8 +149,8 @@ def read_flat(records: Iterator[Any], spool: Spool, read_record: Callable[[Any],
             if rows >= BLOCK:
                 flush_block()
             index += 1
-            spool.records = index
     finally:
+        spool.records = index
         if odd and run < MIN_RUN:  # (a short run after rows stays with them)
             flush_block(short=True)
         flush_odd()
