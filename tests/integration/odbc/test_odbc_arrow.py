@@ -15,7 +15,7 @@ import pytest
 
 from legacy_bridge.records import Counts
 from legacy_bridge.sources.odbc import OdbcSource, OdbcSpec
-from legacy_bridge.sources.odbc_arrow import BLOCK_ROWS
+from legacy_bridge.sources.odbc_arrow import BLOCK_ROWS, TEXT_CAP
 from tests.fixtures.odbc import OdbcDatabase, flow_context
 
 pytest.importorskip("arrow_odbc")
@@ -173,6 +173,23 @@ def test_a_value_longer_than_the_declared_size_hands_over_to_the_row_reader_in_p
     assert typed(got.rows) == typed(want.rows)
     assert [len(r["name"]) for r in got.rows if r["id"] == 15000] == [20000]
     assert odbc_store.get_watermark("odbc_test", "mixed") == odbc_store.get_watermark("odbc_test", "rows")
+
+
+def test_a_value_longer_than_the_text_cap_but_within_the_declared_size_stays_on_the_arrow_path(pg, odbc_store):
+    # TEXT is declared 8190 wide; the first try binds TEXT_CAP bytes, and a longer value (here 3,000
+    # two-byte characters, 6,000 bytes) makes the read start again with the declared sizes, by Arrow
+    table = make_table(pg)
+    long_name = "ä" * 3000
+    assert TEXT_CAP < len(long_name.encode()) < 8190
+    pg.execute(f'UPDATE "{table}" SET "name" = ? WHERE "id" = 15000', [long_name])
+    opts = {"table": table, "cursor": ["changed", "id"]}
+    got = run(pg, odbc_store, flow="capped", **opts)
+    want = run(pg, odbc_store, flow="rows", columnar=False, **opts)
+    assert got.columnar  # every batch came by Arrow, none by the row reader
+    assert typed(got.rows) == typed(want.rows)
+    assert sorted(r["id"] for r in got.rows) == list(range(1, N + 1))  # nothing read twice, nothing skipped
+    assert [r["name"] for r in got.rows if r["id"] == 15000] == [long_name]
+    assert odbc_store.get_watermark("odbc_test", "capped") == odbc_store.get_watermark("odbc_test", "rows")
 
 
 def test_other_drivers_read_row_by_row(odbc_db, odbc_store):
