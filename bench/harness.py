@@ -98,8 +98,9 @@ def run_tool(workload: Workload, tool: Tool, sink: Sink | None, repeat: int, tim
             problems.append(f"count check: got {got:,} of {tool.expect:,}")
         result.rates.append(got / m.wall_s)
         result.rss_mb.append(m.peak_rss_mb)
-        print(f"    {tool.name}: {got / m.wall_s:,.0f} records/s, {m.wall_s:.1f} s, peak RSS {m.peak_rss_mb:.0f} MB",
-              flush=True)
+        result.private_mb.append(m.peak_private_mb)
+        print(f"    {tool.name}: {got / m.wall_s:,.0f} records/s, {m.wall_s:.1f} s, peak RSS {m.peak_rss_mb:.0f} MB "
+              f"({m.peak_private_mb:.0f} MB private)", flush=True)
     result.note = "; ".join(filter(None, [result.note, *dict.fromkeys(problems)]))
     return result
 

@@ -19,6 +19,7 @@ class Result:
     rates: list[float] = field(default_factory=list)  # records/s per repeat
     rss_mb: list[float] = field(default_factory=list)
     note: str = ""
+    private_mb: list[float] = field(default_factory=list)  # the largest RssAnon polled, per repeat
 
     @property
     def rate(self) -> float | None:
@@ -28,8 +29,12 @@ class Result:
     def rss(self) -> float | None:
         return max(self.rss_mb) if self.rss_mb else None
 
+    @property
+    def private(self) -> float | None:
+        return max(self.private_mb) if self.private_mb else None
 
-HEADERS = ["workload", "tool", "records/s (median)", "peak RSS MB", "legacy_bridge / this", "note"]
+
+HEADERS = ["workload", "tool", "records/s (median)", "peak RSS MB", "private MB", "legacy_bridge / this", "note"]
 
 
 def rows(results: list[Result]) -> list[list[str]]:
@@ -43,7 +48,7 @@ def rows(results: list[Result]) -> list[list[str]]:
         if r.role != "legacy_bridge" and r.rate and r.workload in lb_rate:
             ratio = f"{lb_rate[r.workload] / r.rate:.2f}x"
         out.append([r.workload, r.tool, f"{r.rate:,.0f}" if r.rate else "-",
-                    f"{r.rss:,.0f}" if r.rss else "-", ratio, r.note])
+                    f"{r.rss:,.0f}" if r.rss else "-", f"{r.private:,.0f}" if r.private else "-", ratio, r.note])
     return out
 
 
@@ -57,7 +62,7 @@ def text_table(results: list[Result]) -> str:
 
 
 def markdown_table(results: list[Result]) -> str:
-    lines = ["| " + " | ".join(HEADERS) + " |", "| --- | --- | ---: | ---: | ---: | --- |"]
+    lines = ["| " + " | ".join(HEADERS) + " |", "| --- | --- | ---: | ---: | ---: | ---: | --- |"]
     lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in rows(results)]
     return "\n".join(lines)
 
@@ -99,7 +104,10 @@ def write_markdown(path: Path, results: list[Result], targets: list[str], comman
         "",
         "Records/s are end to end for one process run (start-up included), the median of the repeats; "
         "peak RSS is that process's own high-water resident set (`VmHWM` from /proc, which starts afresh "
-        "at exec), the largest of the repeats. "
+        "at exec), the largest of the repeats. It counts the shared libraries' pages mapped from the page "
+        "cache, which vary with the page cache's state (pyarrow's libraries right after pip wrote them: "
+        "~26 MB more than after they were read back from disk); private MB is the largest `RssAnon` "
+        "polled every 20 ms, the memory the process allocated itself, which does not vary so. "
         "The ratio is legacy_bridge's rate divided by the tool's (above 1: legacy_bridge is faster).",
         "",
         markdown_table(results),

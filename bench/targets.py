@@ -32,7 +32,8 @@ def evaluate(results: list[Result]) -> list[str]:
         ok = lb.rate >= rate and (rss is None or (lb.rss or 0) <= rss)
         want = f">= {rate:,.0f} records/s" + (f", RSS <= {rss:.0f} MB" if rss else "")
         lines.append(f"{workload}: {'met' if ok else 'MISSED'} - want {want}; "
-                     f"measured {lb.rate:,.0f} records/s, {lb.rss or 0:.0f} MB")
+                     f"measured {lb.rate:,.0f} records/s, {lb.rss or 0:.0f} MB"
+                     + (f" ({lb.private:.0f} MB private)" if lb.private else ""))
     for workload, prefix, factor in RATIOS:
         lb = _lb(results, workload)
         alt = _tool(results, workload, prefix)

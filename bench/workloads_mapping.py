@@ -22,12 +22,14 @@ def run_mapping(root: Path, rows: int, repeat: int, cpus: set[int] | None) -> li
         return [Result(NAME, "-", "none", note=f"not available yet: {', '.join(missing)}")]
     rates: dict[str, list[float]] = {}
     rss: list[float] = []
+    private: list[float] = []
     for _ in range(repeat):
         m = run_child([sys.executable, str(script), "--rows", str(rows)], cwd=root, cpus=cpus)
         if m.returncode != 0:
             tail = " / ".join((m.stderr.strip() or m.stdout.strip()).splitlines()[-3:])[:300]
             return [Result(NAME, "compiled mapping", "legacy_bridge", note=f"failed (exit {m.returncode}): {tail}")]
         rss.append(m.peak_rss_mb)
+        private.append(m.peak_private_mb)
         for line in m.stdout.splitlines():
             match = LINE.match(line.strip())
             if match:
@@ -37,5 +39,6 @@ def run_mapping(root: Path, rows: int, repeat: int, cpus: set[int] | None) -> li
     for name, values in sorted(rates.items(), key=lambda kv: not kv[0].startswith("compiled")):
         role = "legacy_bridge" if name.startswith("compiled") else "ceiling"
         note = "in-process timing; RSS holds all rows in memory" if role == "legacy_bridge" else ""
-        out.append(Result(NAME, name, role, rates=[statistics.median(values)], rss_mb=[max(rss)], note=note))
+        out.append(Result(NAME, name, role, rates=[statistics.median(values)], rss_mb=[max(rss)], note=note,
+                          private_mb=[max(private)]))
     return out or [Result(NAME, "-", "none", note="scripts/bench_mapping.py printed no rates")]

@@ -37,7 +37,7 @@ def test_quick_bench_writes_a_table_of_the_file_workloads(tmp_path: Path) -> Non
     proc, out = run_bench(tmp_path, "--only", "csv,xml,excel,mapping")
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     text = out.read_text(encoding="utf-8")
-    assert "| workload | tool | records/s (median) | peak RSS MB |" in text
+    assert "| workload | tool | records/s (median) | peak RSS MB | private MB |" in text
     assert "- machine: " in text and "- command: `scripts/bench --quick" in text
     for workload in ("| csv |", "| xml |", "| excel |"):
         assert workload in text, f"{workload} missing from\n{text}"
