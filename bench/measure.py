@@ -59,10 +59,6 @@ def _status_kb(pid: int) -> tuple[int | None, int | None]:
     return hwm, anon
 
 
-def _hwm_kb(pid: int) -> int | None:
-    return _status_kb(pid)[0]
-
-
 class _Watcher(threading.Thread):
     def __init__(self, pid: int) -> None:
         super().__init__(daemon=True)
@@ -99,14 +95,13 @@ def run_child(cmd: list[str], *, cwd: Path, env: dict[str, str] | None = None, t
             wall = time.perf_counter() - start
             watcher.done.set()
             watcher.join()
-            last = _hwm_kb(proc.pid)
+            watcher.look()  # the last look, at the exited (not yet reaped) child
             proc.wait()
         finally:
             timer.cancel()
             watcher.done.set()
-        peak = max(watcher.peak_kb, last or 0)
         out.seek(0)
         err.seek(0)
-        return Measurement(wall, peak / 1024, proc.returncode or 0,
+        return Measurement(wall, watcher.peak_kb / 1024, proc.returncode or 0,
                            out.read().decode(errors="replace"), err.read().decode(errors="replace"),
                            peak_private_mb=watcher.anon_kb / 1024)

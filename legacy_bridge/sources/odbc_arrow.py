@@ -112,15 +112,12 @@ def emit(reader: Reader, ctx: FlowContext, exprs: Sequence[str], window: Window,
                 if ctx.stopping():
                     return Handoff(True, position)
             return Handoff(True, position)
-        except _Truncated as exc:
-            if cap is None:
-                ctx.log.debug("%s: read row by row from %s on (%s)", reader.spec.origin,
-                              "the start" if position is None else "the last row handed out", exc)
-                return Handoff(False, position)
-            ctx.log.debug("%s: a text value is longer than %d bytes; reading on with the declared column sizes",
-                          reader.spec.origin, cap)
-            cap = None
         except _Unsupported as exc:
+            if isinstance(exc, _Truncated) and cap is not None:
+                ctx.log.debug("%s: a text value is longer than %d bytes; reading on with the declared column sizes",
+                              reader.spec.origin, cap)
+                cap = None
+                continue
             ctx.log.debug("%s: read row by row from %s on (%s)", reader.spec.origin,
                           "the start" if position is None else "the last row handed out", exc)
             return Handoff(False, position)
@@ -172,7 +169,7 @@ def _blocks(reader: Reader, exprs: Sequence[str], window: Window, cap: int | Non
                 whole = pending[0] if len(pending) == 1 else pa.concat_batches(pending)
                 block, rest = whole.slice(0, BLOCK_ROWS), whole.slice(BLOCK_ROWS)
                 pending, rows = ([rest] if rest.num_rows else []), rest.num_rows
-                yield _data(block, width, plan, spec.trim_char), _cursors(block, width)
+                yield _data(block, width, plan, spec.trim_char), _Cursors(block, width)
             if part is None:
                 return
     finally:
@@ -315,9 +312,6 @@ class _Cursors:
             raise IndexError(i)
         return tuple(column[i].as_py() for column in self._columns)
 
-
-def _cursors(block: Any, width: int) -> _Cursors:
-    return _Cursors(block, width)
 
 
 def _texts(params: Sequence[Any]) -> list[str | None]:
