@@ -313,7 +313,6 @@ class _Cursors:
         return tuple(column[i].as_py() for column in self._columns)
 
 
-
 def _texts(params: Sequence[Any]) -> list[str | None]:
     """Bound values as the text arrow-odbc binds (VARCHAR), in forms the database parses back exactly."""
     out: list[str | None] = []
