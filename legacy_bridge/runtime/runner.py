@@ -6,6 +6,13 @@ counts are committed in one state-store transaction once the target has answered
 every record of it *and* every earlier batch has been committed, so the watermark only
 ever advances over a contiguous run of acknowledged batches.  A crash can re-send at
 most the batches in flight (``concurrency x batch_size`` records); it never skips one.
+
+Two threads share the work: the run's own thread reads and maps the source, a delivering
+thread sends (through a pool of ``concurrency`` senders) and commits.  Up to two windows of
+mapped units wait between them (runtime/handover.py), so the next block is read and mapped
+while the sends wait on the API.  A unit mapped ahead but not acknowledged commits nothing:
+the next run reads it again.  When reading fails, what is in flight is still acknowledged and
+committed before the run fails.
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field, replace
@@ -30,6 +37,7 @@ from legacy_bridge.observe.redact import redact
 from legacy_bridge.records import Batch, Checkpoint, Counts, Delivery, MappedBatch, Reject, Row
 from legacy_bridge.runtime.context import FlowContext
 from legacy_bridge.runtime.deletes import DeletePlan, plan_deletes, send_deletes
+from legacy_bridge.runtime.handover import Handover
 from legacy_bridge.runtime.locks import FlowLease
 from legacy_bridge.sources import REGISTRY as SOURCES
 from legacy_bridge.sources.base import Source
@@ -103,6 +111,7 @@ class FlowRun:
         self.log = get_logger(job=job.name, flow=flow_spec.name)
         self.deletes: DeletePlan | None = None  # deletes = "send": rows deleted at the source
         self.vector: VectorMapping | None = None  # the vectorised mapping, when the mapping and target allow
+        self._source_lock = threading.Lock()  # the source is read on one thread and told of commits on another
 
     # --- building the parts -------------------------------------------------------------
     def _build(self) -> tuple[Source, Mapper, Target]:
@@ -188,26 +197,56 @@ class FlowRun:
                       status, c.read, c.sent, c.rejected, c.skipped, c.retried)
 
     def _pump(self, ctx: FlowContext, source: Source, mapper: Mapper, target: Target) -> None:
+        """Read and map the source on this thread; send and commit on another (``_deliver``).  While
+        every slot of the window waits on the API, the next block of the source is read and mapped
+        here, so units are ready when a slot frees instead of the slots draining while it is mapped.
+        The delivery rules are ``_deliver``'s alone: the hand-over keeps source order, and a unit
+        mapped but not yet acknowledged is read again by the next run, like one never read."""
         window = max(1, target.concurrency)
+        units: Handover[tuple[Batch, MappedBatch]] = Handover(depth=2 * window)
+        failed: list[BaseException] = []
+
+        def deliver() -> None:
+            try:
+                self._deliver(ctx, source, target, window, units)
+            except BaseException as exc:  # raised on this thread below
+                failed.append(exc)
+            finally:
+                units.close()  # the reading stops at its next hand-over
+
+        sender = threading.Thread(target=deliver, name=f"deliver-{ctx.flow}", daemon=True)
+        sender.start()
+        mapped = self._mapped(ctx, source, mapper, target.max_batch)
+        try:
+            for unit in mapped:
+                if not units.put(unit):
+                    break
+        finally:  # also when reading failed: what was sent is acknowledged and committed first
+            mapped.close()
+            units.finish()
+            sender.join()
+        if failed:
+            raise failed[0]
+
+    def _deliver(self, ctx: FlowContext, source: Source, target: Target, window: int,
+                 units: Handover[tuple[Batch, MappedBatch]]) -> None:
+        """Send the units, at most ``window`` in flight, and commit them in source order."""
         inflight: deque[_InFlight] = deque()
         pool = ThreadPoolExecutor(max_workers=window, thread_name_prefix=f"send-{ctx.flow}")
         seq = 0
         try:
-            for whole in source.batches(ctx):
-                for batch, mapped in self._units(whole, mapper, target.max_batch):
-                    seq += 1
-                    batch.seq = seq
-                    if ctx.dry_run:
-                        self._dry_run(batch, mapped, target)
-                        continue
-                    future: Future[Delivery] = (pool.submit(target.send, mapped.payloads)
-                                                if mapped.payloads else _Done())
-                    inflight.append(_InFlight(batch, mapped, future))
-                    while inflight and (len(inflight) >= window or inflight[0].future.done()):
-                        self._settle(inflight, ctx, source, timeout=None)
-                    if self.stop.is_set():  # the rest of a large source batch is read again next run
-                        break
-                if self.stop.is_set():
+            for batch, mapped in units:
+                seq += 1
+                batch.seq = seq
+                if ctx.dry_run:
+                    self._dry_run(batch, mapped, target)
+                    continue
+                future: Future[Delivery] = (pool.submit(target.send, mapped.payloads)
+                                            if mapped.payloads else _Done())
+                inflight.append(_InFlight(batch, mapped, future))
+                while inflight and (len(inflight) >= window or inflight[0].future.done()):
+                    self._settle(inflight, ctx, source, timeout=None)
+                if self.stop.is_set():  # the rest, mapped or not, is read again next run
                     break
             while inflight:
                 self._settle(inflight, ctx, source,
@@ -216,6 +255,25 @@ class FlowRun:
             for item in inflight:  # not committed: they will be sent again next run
                 item.future.cancel()
             pool.shutdown(wait=True, cancel_futures=True)
+
+    def _mapped(self, ctx: FlowContext, source: Source, mapper: Mapper,
+                size: int) -> Generator[tuple[Batch, MappedBatch], None, None]:
+        """The source's batches as mapped target-sized units.  The source is advanced under
+        ``_source_lock``, which ``source.committed`` (on the delivering thread) takes too: a source
+        is never entered from two threads at once."""
+        batches = iter(source.batches(ctx))
+        try:
+            while True:
+                with self._source_lock:
+                    whole = next(batches, None)
+                if whole is None:
+                    return
+                yield from self._units(whole, mapper, size)
+        finally:
+            close = getattr(batches, "close", None)
+            if close is not None:
+                with self._source_lock:
+                    close()
 
     def _units(self, batch: Batch, mapper: Mapper, size: int) -> Iterator[tuple[Batch, MappedBatch]]:
         """The batch mapped, as target-sized units.  A source batch without ``cut`` is one unit.  A
@@ -303,7 +361,8 @@ class FlowRun:
             for reject in rejects:
                 self.log.warning("rejected %s%s%s: %s", reject.origin, f" {reject.position}" if reject.position else "",
                                  f" key {reject.key}" if reject.key else "", reject.reason)
-            source.committed(item.batch, ctx)
+            with self._source_lock:
+                source.committed(item.batch, ctx)
             if gone and self.deletes is not None:
                 self.counts.add(send_deletes(ctx, self.deletes, gone, item.batch.origin))
 

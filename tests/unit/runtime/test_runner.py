@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from legacy_bridge.errors import TargetRetryable
+from legacy_bridge.errors import DatabaseError, TargetRetryable
 from legacy_bridge.mapping import Mapper
 from legacy_bridge.records import Batch, Checkpoint, Delivery, MappedBatch, Payload, Reject
 from legacy_bridge.runtime.context import FlowContext
@@ -21,17 +21,22 @@ from legacy_bridge.state.base import StateStore
 
 
 class ListSource:
-    """Rows 0..n-1 in batches; watermark = index of the next row."""
+    """Rows 0..n-1 in batches; watermark = index of the next row.  ``read[k]`` is set once the
+    k-th batch (from 1) was read; ``fail_at=k`` raises instead of reading the k-th batch."""
 
-    def __init__(self, n: int) -> None:
-        self.n = n
+    def __init__(self, n: int, fail_at: int | None = None) -> None:
+        self.n, self.fail_at = n, fail_at
         self.committed_seqs: list[int] = []
+        self.read = [threading.Event() for _ in range(n + 2)]
 
     def batches(self, ctx: FlowContext) -> Iterator[Batch]:
         start = ctx.store.get_watermark(ctx.job, ctx.flow) or 0
-        for i in range(start, self.n, ctx.batch_size):
+        for k, i in enumerate(range(start, self.n, ctx.batch_size), start=1):
             if ctx.stopping():
                 return
+            if k == self.fail_at:
+                raise DatabaseError("the ERP dropped the connection")
+            self.read[k].set()
             rows = [{"id": j, "name": f"n{j}"} for j in range(i, min(i + ctx.batch_size, self.n))]
             yield Batch(rows=rows, origin="list", checkpoint=Checkpoint(watermark=i + len(rows)),
                         positions=[r["id"] + 1 for r in rows], position_kind="record")
@@ -57,9 +62,12 @@ class IdMapper:
 
 class RecordingTarget:
     def __init__(self, max_batch: int = 10, concurrency: int = 3, delays: dict[int, float] | None = None,
-                 fail_on: int | None = None, refuse_key: str | None = None) -> None:
+                 fail_on: int | None = None, refuse_key: str | None = None,
+                 hold: dict[int, threading.Event] | None = None) -> None:
         self.max_batch, self.concurrency = max_batch, concurrency
         self.delays = delays or {}
+        self.hold = hold or {}  # call -> wait (up to 5 s) for this event before answering
+        self.held: dict[int, bool] = {}  # call -> whether its event was set in time
         self.fail_on, self.refuse_key = fail_on, refuse_key
         self.received: list[str] = []
         self.calls = 0
@@ -73,6 +81,8 @@ class RecordingTarget:
             self.calls += 1
             call = self.calls
         time.sleep(self.delays.get(call, 0.0))
+        if call in self.hold:
+            self.held[call] = self.hold[call].wait(5)
         if self.fail_on is not None and call >= self.fail_on:
             raise TargetRetryable("the API kept answering 503")
         refused = [(i, "API says no", "name") for i, p in enumerate(payloads) if p.key == self.refuse_key]
@@ -191,3 +201,30 @@ def test_a_second_runner_of_the_same_flow_is_refused_with_who_holds_it(store: St
     assert result.status == "failed"
     assert "is running in pid 1 on host otherhost" in (result.error or "")
     assert "--wait" in (result.error or "")
+
+
+def test_the_source_is_read_and_mapped_on_while_every_slot_waits_on_the_target(store: StateStore) -> None:
+    # concurrency 2: calls 1 and 2 fill the window and wait.  Batches 3 and 4 must be read and
+    # mapped meanwhile (a slow remote API must not leave the reading idle), so call 1 sees batch 4
+    # read; a runner that read only when a slot freed would leave call 1 waiting its 5 s out.
+    source = ListSource(100)
+    target = RecordingTarget(concurrency=2, hold={1: source.read[4], 2: source.read[4]})
+    result = ScriptedRun(store, source, target).execute()
+    assert target.held == {1: True, 2: True}
+    assert result.status == "rejects" and store.get_watermark("job", "flow") == 100
+    assert sorted(map(int, target.received)) == [i for i in range(100) if i % 50 != 7]
+    assert source.committed_seqs == list(range(1, 11))
+
+
+def test_a_source_failing_midway_first_commits_the_batches_the_target_acknowledged(store: StateStore) -> None:
+    # batches 1-5 are read; reading batch 6 fails while 4 and 5 are still in flight (each call
+    # takes 50 ms): they are acknowledged and committed, not sent again by the next run
+    source = ListSource(100, fail_at=6)
+    target = RecordingTarget(concurrency=3, delays={i: 0.05 for i in range(1, 20)})
+    result = ScriptedRun(store, source, target).execute()
+    assert result.status == "failed" and "dropped the connection" in (result.error or "")
+    assert store.get_watermark("job", "flow") == 50
+    assert result.counts.sent == 49 and source.committed_seqs == [1, 2, 3, 4, 5]
+    again = RecordingTarget()
+    ScriptedRun(store, ListSource(100), again).execute()
+    assert sorted(map(int, target.received + again.received)) == [i for i in range(100) if i % 50 != 7]
