@@ -217,14 +217,18 @@ class FlowRun:
         sender = threading.Thread(target=deliver, name=f"deliver-{ctx.flow}", daemon=True)
         sender.start()
         mapped = self._mapped(ctx, source, mapper, target.max_batch)
+        reading_failed = True
         try:
             for unit in mapped:
                 if not units.put(unit):
                     break
+            reading_failed = False
         finally:  # also when reading failed: what was sent is acknowledged and committed first
             mapped.close()
             units.finish()
             sender.join()
+            if failed and reading_failed:  # the reading error is the run's; say this one too
+                self.log.error("delivering the batches read before that failed too: %s", redact(str(failed[0])))
         if failed:
             raise failed[0]
 

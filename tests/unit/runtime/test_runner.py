@@ -28,6 +28,7 @@ class ListSource:
         self.n, self.fail_at = n, fail_at
         self.committed_seqs: list[int] = []
         self.read = [threading.Event() for _ in range(n + 2)]
+        self.gave_up = threading.Event()  # set when fail_at raised
 
     def batches(self, ctx: FlowContext) -> Iterator[Batch]:
         start = ctx.store.get_watermark(ctx.job, ctx.flow) or 0
@@ -35,6 +36,7 @@ class ListSource:
             if ctx.stopping():
                 return
             if k == self.fail_at:
+                self.gave_up.set()
                 raise DatabaseError("the ERP dropped the connection")
             self.read[k].set()
             rows = [{"id": j, "name": f"n{j}"} for j in range(i, min(i + ctx.batch_size, self.n))]
@@ -228,3 +230,15 @@ def test_a_source_failing_midway_first_commits_the_batches_the_target_acknowledg
     again = RecordingTarget()
     ScriptedRun(store, ListSource(100), again).execute()
     assert sorted(map(int, target.received + again.received)) == [i for i in range(100) if i % 50 != 7]
+
+
+def test_when_reading_and_delivering_both_fail_the_run_reports_the_reading_and_logs_the_delivery(
+        store: StateStore, caplog: pytest.LogCaptureFixture) -> None:
+    source = ListSource(100, fail_at=6)
+    # call 4 fails, and only once reading batch 6 has failed: the reading error comes first
+    target = RecordingTarget(concurrency=3, fail_on=4, hold={4: source.gave_up})
+    with caplog.at_level("ERROR", logger="legacy_bridge"):
+        result = ScriptedRun(store, source, target).execute()
+    assert result.status == "failed" and "dropped the connection" in (result.error or "")
+    assert any("failed too" in r.getMessage() and "503" in r.getMessage() for r in caplog.records)
+    assert store.get_watermark("job", "flow") == 30  # batches 1-3 acknowledged, 4 failed
