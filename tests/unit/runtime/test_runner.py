@@ -219,8 +219,8 @@ def test_the_source_is_read_and_mapped_on_while_every_slot_waits_on_the_target(s
 
 
 def test_a_source_failing_midway_first_commits_the_batches_the_target_acknowledged(store: StateStore) -> None:
-    # batches 1-5 are read; reading batch 6 fails while 4 and 5 are still in flight (each call
-    # takes 50 ms): they are acknowledged and committed, not sent again by the next run
+    # batches 1-5 are read at once; reading batch 6 fails while calls 1-3 are in flight (50 ms
+    # each) and 4-5 wait their turn: all five are acknowledged and committed, not sent again
     source = ListSource(100, fail_at=6)
     target = RecordingTarget(concurrency=3, delays={i: 0.05 for i in range(1, 20)})
     result = ScriptedRun(store, source, target).execute()
