@@ -200,7 +200,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
 def _existing_state(args: argparse.Namespace, job: Any) -> bool:
     """Open the state store only if it exists (a preview must not create var/state.db)."""
     from legacy_bridge.cli.common import state_url
-    from legacy_bridge.state.engine import sqlite_file
+    from legacy_bridge.state.db import sqlite_file
 
     url = state_url(args, job)
     file = sqlite_file(url)  # None: a server (it exists, or opening it says why not) or :memory:

@@ -1,9 +1,10 @@
-"""The state store on SQLAlchemy 2.x Core: SQLite (a WAL file, the default) or PostgreSQL.
+"""The state store on SQLite (a WAL file, the default) or PostgreSQL, through their drivers.
 
 Every public method is one transaction.  Write transactions on SQLite begin with
-``BEGIN IMMEDIATE`` (see ``engine.py``), so concurrent processes queue for the write
+``BEGIN IMMEDIATE`` (see ``db.py``), so concurrent processes queue for the write
 lock instead of failing.  Database errors leave as ``StateError`` naming the store,
-the operation and what to check.
+the operation and what to check.  The SQL is written once (``:name`` parameters) and
+runs on both databases: both take ``INSERT ... ON CONFLICT ... DO UPDATE`` alike.
 """
 
 from __future__ import annotations
@@ -15,10 +16,6 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
-
-from sqlalchemy import Connection, Delete, Insert, Select, Table, bindparam, case, func, or_, select, true
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
 
 from legacy_bridge.errors import StateError
 from legacy_bridge.observe.redact import redact
@@ -35,56 +32,48 @@ from legacy_bridge.state.base import (
     RunStatus,
     StateStore,
 )
-from legacy_bridge.state.engine import IMMEDIATE, display, hint_for, make_engine, normalise_url, translate
-from legacy_bridge.state.schema import (
-    LATEST,
-    apply_migrations,
-    current_version,
-    files,
-    hashes,
-    heartbeats,
-    leases,
-    lock_for_migration,
-    reject_table,
-    runs,
-    utcnow,
-    watermarks,
-)
+from legacy_bridge.state.db import Database, connect, dicts, first, in_list, locate, translate
+from legacy_bridge.state.schema import LATEST, apply_migrations, current_version, lock_for_migration, utcnow
 
 CHUNK = 500  # keys per IN list: well under SQLite's bound-parameter limit
 HOST = socket.gethostname()
 _COUNT_FIELDS = ("read", "sent", "rejected", "skipped", "retried", "files")
 
-# The statements of the per-batch commit, built once with bind parameters: SQLAlchemy then finds
-# them in its compiled cache instead of rebuilding the expressions for every batch (a third of
-# the commit's cost when they were built per call).
-_ADD_COUNTS = runs.update().where(runs.c.id == bindparam("b_run")).values(
-    {f: runs.c[f] + bindparam(f"b_{f}") for f in _COUNT_FIELDS})
-_FILE_PROGRESS = files.update().where(files.c.id == bindparam("b_file")).values(
-    records_done=bindparam("b_done"), rejects=files.c.rejects + bindparam("b_rejects"),
-    status=case((bindparam("b_finished") == true(), "done"), else_=files.c.status), updated=bindparam("b_now"))
+
+def _quoted(column: str) -> str:
+    return f'"{column}"' if column == "key" else column
 
 
-class _Prepared:
-    """A statement of the per-batch commit compiled once for the store's dialect and run on the
-    driver's cursor inside the SQLAlchemy transaction.  SQLAlchemy's per-execute machinery
-    (about 130 us a statement) was most of a checkpoint commit's cost; the SQL, the parameter
-    order and the type conversions (``UTCDateTime``) are still SQLAlchemy's."""
+def _insert(table: str, columns: Sequence[str]) -> str:
+    """INSERT of one row, the parameters named as the columns."""
+    return (f"INSERT INTO {table} ({', '.join(_quoted(c) for c in columns)}) "
+            f"VALUES ({', '.join(':' + c for c in columns)})")
 
-    def __init__(self, stmt: Any, dialect: Any, keys: Sequence[str] | None = None) -> None:
-        self._compiled = stmt.compile(dialect=dialect, column_keys=list(keys) if keys else None)
-        self.sql = self._compiled.string
-        self._order = list(self._compiled.positiontup or ()) if self._compiled.positional else None
-        self._convert = {name: proc for name, bind in self._compiled.binds.items()
-                         if (proc := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None}
 
-    def run(self, cursor: Any, params: Mapping[str, Any]) -> Any:
-        """Execute with ``params`` (bind names -> values); returns the cursor (``rowcount``)."""
-        values = self._compiled.construct_params(dict(params))
-        for name, convert in self._convert.items():
-            values[name] = convert(values[name])
-        cursor.execute(self.sql, [values[n] for n in self._order] if self._order is not None else values)
-        return cursor
+_RUN_COLUMNS = ("job", "flow", "started", "status", "host", "pid", "watermark_before", "dry_run", *_COUNT_FIELDS)
+_BEGIN_RUN = _insert("runs", _RUN_COLUMNS)
+_ADD_COUNTS = ("UPDATE runs SET " + ", ".join(f"{f} = {f} + :b_{f}" for f in _COUNT_FIELDS)
+               + " WHERE id = :b_run")
+_WATERMARK = ("INSERT INTO watermarks (job, flow, value, updated) VALUES (:job, :flow, :value, :updated) "
+              "ON CONFLICT (job, flow) DO UPDATE SET value = excluded.value, updated = excluded.updated")
+_FILE_PROGRESS = ("UPDATE files SET records_done = :b_done, rejects = rejects + :b_rejects, "
+                  "status = CASE WHEN :b_finished THEN 'done' ELSE status END, updated = :b_now WHERE id = :b_file")
+_HASH = ('INSERT INTO hashes (job, flow, "key", hash) VALUES (:job, :flow, :key, :hash) '
+         'ON CONFLICT (job, flow, "key") DO UPDATE SET hash = excluded.hash')
+_REJECT_COLUMNS = ("job", "flow", "run_id", "origin", "position", "key", "field", "value", "reason", "raw",
+                   "stage", "status", "created")
+_REGISTER_FILE = _insert("files", ("job", "flow", "name", "size", "mtime", "sha256", "status", "records_total",
+                                  "records_done", "rejects", "encoding", "first_seen", "updated"))
+_LEASE = (  # one atomic statement: free, expired or ours -> ours
+    "INSERT INTO leases (job, flow, holder, host, pid, acquired, expires) "
+    "VALUES (:job, :flow, :holder, :host, :pid, :acquired, :expires) "
+    "ON CONFLICT (job, flow) DO UPDATE SET holder = excluded.holder, host = excluded.host, pid = excluded.pid, "
+    "expires = excluded.expires, "
+    "acquired = CASE WHEN leases.holder = excluded.holder THEN leases.acquired ELSE excluded.acquired END "
+    "WHERE leases.expires <= :now OR leases.holder = :holder")
+_HEARTBEAT = ("INSERT INTO heartbeats (kind, host, pid, started, last_beat, info) "
+              "VALUES (:kind, :host, :pid, :now, :now, :info)")
+_REJECT = _insert("rejects", _REJECT_COLUMNS)
 
 
 def holder_origin(holder: str) -> tuple[str, int]:
@@ -97,12 +86,6 @@ def holder_origin(holder: str) -> tuple[str, int]:
     return HOST, os.getpid()
 
 
-def _new_id(result: Any) -> int:
-    key = result.inserted_primary_key
-    assert key is not None
-    return int(key[0])
-
-
 def _opt_text(value: Any) -> str | None:
     return None if value is None else str(value)
 
@@ -112,21 +95,23 @@ def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
         yield items[start:start + size]
 
 
+def _where(**equal: Any) -> tuple[str, dict[str, Any]]:
+    """``a = :a AND b = :b`` for the given columns (None values left out) and its parameters."""
+    given = {column: value for column, value in equal.items() if value is not None}
+    return " AND ".join(f"{_quoted(c)} = :{c}" for c in given), given
+
+
+def _limit(limit: int | None) -> str:
+    return "" if limit is None else f" LIMIT {int(limit)}"
+
+
 class SqlStateStore(StateStore):
     def __init__(self, url_or_path: str) -> None:
-        self._url = normalise_url(url_or_path)
-        self.display_url = display(self._url)
-        self._hint = hint_for(self._url)
-        self._dialect = self._url.get_backend_name()
-        self._watermark_upsert = self._upsert(watermarks, ("job", "flow"), ("value", "updated"))
-        self._hash_upsert = self._upsert(hashes, ("job", "flow", "key"), ("hash",))
-        self._driver_error: type[Exception] = SQLAlchemyError  # the driver's, once the engine is made
+        where = locate(url_or_path)
+        self.display_url = where.display
+        self.db: Database = connect(where)
+        self._hint = self.db.hint
         with self._op("open the store"):
-            self._engine = make_engine(self._url)
-            dialect = self._engine.dialect
-            self._driver_error = dialect.loaded_dbapi.Error  # what _write_raw's statements raise
-            self._fast = {"watermark": _Prepared(self._watermark_upsert, dialect, ("job", "flow", "value", "updated")),
-                          "file": _Prepared(_FILE_PROGRESS, dialect), "counts": _Prepared(_ADD_COUNTS, dialect)}
             self._migrate()
 
     # --- plumbing ------------------------------------------------------------------------------
@@ -139,130 +124,86 @@ class SqlStateStore(StateStore):
                 exc.message = f"state store {self.display_url}: cannot {operation}: {exc.message}"
                 exc.located(**where)
             raise
-        except (SQLAlchemyError, ValueError, OSError, self._driver_error) as exc:
+        except Exception as exc:
+            if not isinstance(exc, (ValueError, OSError, *self.db.errors)):
+                raise
             raise translate(exc, store=self.display_url, operation=operation, hint=self._hint,
                             where=where) from exc
 
-    @contextmanager
-    def _write(self) -> Iterator[Connection]:
-        with self._engine.connect() as conn:
-            conn.execution_options(**{IMMEDIATE: True})
-            with conn.begin():
-                yield conn
+    def _write(self) -> Any:
+        return self.db.transaction(write=True)
 
-    @contextmanager
-    def _write_raw(self) -> Iterator[Any]:
-        """A write transaction on a pooled driver connection, without SQLAlchemy's Connection
-        (whose connect/begin/commit cost about 300 us): SQLite begins it IMMEDIATE like
-        ``_write``; psycopg begins one implicitly."""
-        raw = self._engine.raw_connection()
-        try:
-            cursor = raw.cursor()
-            try:
-                if self._dialect == "sqlite":
-                    cursor.execute("BEGIN IMMEDIATE")
-                yield cursor
-                raw.commit()
-            except BaseException:
-                raw.rollback()
-                raise
-            finally:
-                cursor.close()
-        finally:
-            raw.close()  # back to the pool
+    def _read(self) -> Any:
+        return self.db.transaction()
 
-    @contextmanager
-    def _read(self) -> Iterator[Connection]:
-        with self._engine.connect() as conn, conn.begin():
-            yield conn
+    def _run(self, cursor: Any, sql: str, params: Mapping[str, Any] | None = None) -> Any:
+        return self.db.execute(cursor, sql, params)
 
     def _migrate(self) -> None:
-        with self._read() as conn:
-            if current_version(conn) == LATEST:
+        with self._read() as cur:
+            if current_version(self.db, cur) == LATEST:
                 return
-        with self._write() as conn:
-            lock_for_migration(conn)
-            apply_migrations(conn)
-
-    def _insert(self, table: Table) -> Any:
-        """The dialect's INSERT with ON CONFLICT.  Imported here: SQLAlchemy's PostgreSQL dialect
-        (with asyncpg's, and asyncio) costs ~2 MB and ~18 ms at start-up, for a SQLite store too."""
-        if self._dialect == "postgresql":
-            from sqlalchemy.dialects import postgresql
-
-            return postgresql.insert(table)
-        from sqlalchemy.dialects import sqlite
-
-        return sqlite.insert(table)
-
-    def _upsert(self, table: Table, keys: Sequence[str], update: Sequence[str]) -> Insert:
-        """INSERT ... ON CONFLICT (keys) DO UPDATE SET update-columns (SQLite and PostgreSQL)."""
-        stmt = self._insert(table)
-        upsert: Insert = stmt.on_conflict_do_update(index_elements=list(keys),
-                                                    set_={c: stmt.excluded[c] for c in update})
-        return upsert
+        with self._write() as cur:
+            lock_for_migration(self.db, cur)
+            apply_migrations(self.db, cur)
 
     @staticmethod
-    def _must_touch(result: Any, what: str) -> None:
-        if result.rowcount == 0:
+    def _must_touch(cursor: Any, what: str) -> None:
+        if cursor.rowcount == 0:
             raise StateError(f"{what} is not in the state store",
                              hint="the store may have been reset or replaced; check --state / LEGACY_BRIDGE_STATE")
 
     # --- runs ----------------------------------------------------------------------------------
     def begin_run(self, job: str, flow: str, *, watermark_before: Any = None, dry_run: bool = False) -> int:
-        with self._op("record the start of a run", job=job, flow=flow), self._write() as conn:
-            result = conn.execute(runs.insert().values(
-                job=job, flow=flow, started=utcnow(), status="running", host=HOST, pid=os.getpid(),
-                watermark_before=codec.encode(watermark_before), dry_run=dry_run,
-                **dict.fromkeys(_COUNT_FIELDS, 0)))
-            return _new_id(result)
+        with self._op("record the start of a run", job=job, flow=flow), self._write() as cur:
+            return self.db.insert_id(cur, _BEGIN_RUN, {
+                "job": job, "flow": flow, "started": utcnow(), "status": "running", "host": HOST,
+                "pid": os.getpid(), "watermark_before": codec.encode(watermark_before), "dry_run": dry_run,
+                **dict.fromkeys(_COUNT_FIELDS, 0)})
 
     def finish_run(self, run_id: int, *, status: RunStatus, watermark_after: Any = None,
                    error: str | None = None) -> None:
-        with self._op("record the end of a run", run=run_id), self._write() as conn:
-            result = conn.execute(runs.update().where(runs.c.id == run_id).values(
-                ended=utcnow(), status=status, watermark_after=codec.encode(watermark_after),
-                error=redact(error) if error is not None else None))
-            self._must_touch(result, f"run {run_id}")
+        with self._op("record the end of a run", run=run_id), self._write() as cur:
+            self._must_touch(self._run(cur, "UPDATE runs SET ended = :ended, status = :status, "
+                                            "watermark_after = :after, error = :error WHERE id = :id", {
+                "ended": utcnow(), "status": status, "after": codec.encode(watermark_after),
+                "error": redact(error) if error is not None else None, "id": run_id}), f"run {run_id}")
 
-    @staticmethod
-    def _add_counts(conn: Connection, run_id: int, counts: Counts) -> None:
-        params = {f"b_{f}": getattr(counts, f) for f in _COUNT_FIELDS}
-        SqlStateStore._must_touch(conn.execute(_ADD_COUNTS, {"b_run": run_id, **params}), f"run {run_id}")
+    def _add_counts(self, cursor: Any, run_id: int, counts: Counts) -> None:
+        params = {"b_run": run_id, **{f"b_{f}": getattr(counts, f) for f in _COUNT_FIELDS}}
+        self._must_touch(self._run(cursor, _ADD_COUNTS, params), f"run {run_id}")
 
     def add_run_counts(self, run_id: int, counts: Counts) -> None:
-        with self._op("add to a run's counts", run=run_id), self._write() as conn:
-            self._add_counts(conn, run_id, counts)
+        with self._op("add to a run's counts", run=run_id), self._write() as cur:
+            self._add_counts(cur, run_id, counts)
 
     def get_run(self, run_id: int) -> RunRecord:
-        with self._op("read a run", run=run_id), self._read() as conn:
-            row = conn.execute(select(runs).where(runs.c.id == run_id)).first()
+        with self._op("read a run", run=run_id), self._read() as cur:
+            row = first(self._run(cur, "SELECT * FROM runs WHERE id = :id", {"id": run_id}))
         if row is None:
             raise StateError(f"run {run_id} is not in the state store {self.display_url}",
                              hint="list the runs with: legacy-bridge history JOB")
         return rows.run_record(row)
 
     def last_runs(self, job: str | None = None) -> list[RunRecord]:
-        latest = select(func.max(runs.c.id)).group_by(runs.c.job, runs.c.flow)
-        if job is not None:
-            latest = latest.where(runs.c.job == job)
-        query = select(runs).where(runs.c.id.in_(latest.scalar_subquery())).order_by(runs.c.job, runs.c.flow)
-        with self._op("read the last runs", job=job), self._read() as conn:
-            return [rows.run_record(r) for r in conn.execute(query)]
+        of_job = " WHERE job = :job" if job is not None else ""
+        query = (f"SELECT * FROM runs WHERE id IN (SELECT max(id) FROM runs{of_job} GROUP BY job, flow) "
+                 "ORDER BY job, flow")
+        with self._op("read the last runs", job=job), self._read() as cur:
+            return [rows.run_record(r) for r in dicts(self._run(cur, query, {"job": job} if job else {}))]
 
     def history(self, job: str, flow: str | None = None, limit: int = 20) -> list[RunRecord]:
-        query = select(runs).where(runs.c.job == job)
-        if flow is not None:
-            query = query.where(runs.c.flow == flow)
-        query = query.order_by(runs.c.id.desc()).limit(limit)
-        with self._op("read the run history", job=job, flow=flow), self._read() as conn:
-            return [rows.run_record(r) for r in conn.execute(query)]
+        where, params = _where(job=job, flow=flow)
+        query = f"SELECT * FROM runs WHERE {where} ORDER BY id DESC{_limit(limit)}"
+        with self._op("read the run history", job=job, flow=flow), self._read() as cur:
+            return [rows.run_record(r) for r in dicts(self._run(cur, query, params))]
 
     # --- checkpoints ---------------------------------------------------------------------------
     def get_watermark(self, job: str, flow: str) -> Any:
-        query = select(watermarks.c.value).where(watermarks.c.job == job, watermarks.c.flow == flow)
-        with self._op("read the watermark", job=job, flow=flow), self._read() as conn:
-            return codec.decode(conn.execute(query).scalar())
+        with self._op("read the watermark", job=job, flow=flow), self._read() as cur:
+            found = self._run(cur, "SELECT value FROM watermarks WHERE job = :job AND flow = :flow",
+                              {"job": job, "flow": flow}).fetchone()
+        return codec.decode(found[0] if found else None)
 
     def commit_batch(self, *, run_id: int, job: str, flow: str, checkpoint: Checkpoint,
                      rejects: Sequence[Reject], counts: Counts) -> None:
@@ -272,8 +213,7 @@ class SqlStateStore(StateStore):
                        items: Sequence[tuple[Checkpoint, Sequence[Reject], Counts]]) -> None:
         """The batches' checkpoints as ONE change: what a later batch's checkpoint overwrites (the
         watermark, a file's position) is written once, with the last batch's value; counts and
-        reject counts are summed.  The statements that run for every batch go straight to the
-        driver (``_Prepared``)."""
+        reject counts are summed."""
         with self._op("commit a batch checkpoint (nothing of it was kept)", job=job, flow=flow, run=run_id):
             now = utcnow()
             total = Counts()
@@ -288,83 +228,69 @@ class SqlStateStore(StateStore):
                     _, before = progress.get(checkpoint.file.file_id, (None, 0))
                     progress[checkpoint.file.file_id] = (checkpoint.file, before + len(rejects))
                 reject_rows += rows.reject_rows(rejects, job=job, flow=flow, run_id=run_id, now=now)
-            checkpoints = [checkpoint for checkpoint, _, _ in items]
-            if reject_rows or any(c.hashes or c.deleted_keys for c in checkpoints):
-                with self._write() as conn:
-                    cursor = conn.connection.cursor()
-                    try:
-                        self._advance(cursor, run_id, job, flow, watermark, progress, total, now)
-                    finally:
-                        cursor.close()
-                    self._keys(conn, job, flow, checkpoints)
-                    if reject_rows:
-                        conn.execute(reject_table.insert(), reject_rows)
-            else:  # the common case: positions and counts only, on the driver connection
-                with self._write_raw() as cursor:
-                    self._advance(cursor, run_id, job, flow, watermark, progress, total, now)
+            with self._write() as cur:
+                self._advance(cur, run_id, job, flow, watermark, progress, total, now)
+                self._keys(cur, job, flow, [checkpoint for checkpoint, _, _ in items])
+                if reject_rows:
+                    self.db.execute_many(cur, _REJECT, reject_rows)
 
     def _advance(self, cursor: Any, run_id: int, job: str, flow: str, watermark: Any,
                  progress: Mapping[int, tuple[FileProgress, int]], total: Counts, now: Any) -> None:
         """The watermark, the files' positions and the run's counts after the batches."""
         if watermark is not None:
-            self._fast["watermark"].run(cursor, {"job": job, "flow": flow, "value": codec.encode(watermark),
-                                                 "updated": now})
+            self._run(cursor, _WATERMARK, {"job": job, "flow": flow, "value": codec.encode(watermark),
+                                           "updated": now})
         for file_id, (file, n_rejects) in progress.items():
-            self._must_touch(self._fast["file"].run(cursor, {
+            self._must_touch(self._run(cursor, _FILE_PROGRESS, {
                 "b_file": file_id, "b_done": file.records_done, "b_rejects": n_rejects,
-                "b_finished": file.finished, "b_now": now}), f"file {file_id} of the ledger")
-        params = {"b_run": run_id, **{f"b_{f}": getattr(total, f) for f in _COUNT_FIELDS}}
-        self._must_touch(self._fast["counts"].run(cursor, params), f"run {run_id}")
+                "b_finished": bool(file.finished), "b_now": now}), f"file {file_id} of the ledger")
+        self._add_counts(cursor, run_id, total)
 
-    def _keys(self, conn: Connection, job: str, flow: str, checkpoints: Sequence[Checkpoint]) -> None:
+    def _keys(self, cursor: Any, job: str, flow: str, checkpoints: Sequence[Checkpoint]) -> None:
         """Remembered hashes and forgotten keys, in batch order (a key deleted in one batch may come
         back in a later one); with no deletes, one upsert where the last hash of a key wins."""
         if not any(c.deleted_keys for c in checkpoints):
             latest = {k: h for c in checkpoints for k, h in c.hashes}
             if latest:
-                conn.execute(self._hash_upsert, [{"job": job, "flow": flow, "key": k, "hash": h}
-                                                 for k, h in latest.items()])
+                self.db.execute_many(cursor, _HASH, [{"job": job, "flow": flow, "key": k, "hash": h}
+                                                     for k, h in latest.items()])
             return
         for checkpoint in checkpoints:
             if checkpoint.hashes:
                 latest = dict(checkpoint.hashes)
-                conn.execute(self._hash_upsert,
-                             [{"job": job, "flow": flow, "key": k, "hash": h} for k, h in latest.items()])
+                self.db.execute_many(cursor, _HASH, [{"job": job, "flow": flow, "key": k, "hash": h}
+                                                     for k, h in latest.items()])
             for chunk in _chunks(list(checkpoint.deleted_keys)):
-                conn.execute(self._hash_delete(job, flow).where(hashes.c.key.in_(chunk)))
-
-    @staticmethod
-    def _hash_delete(job: str, flow: str) -> Delete:
-        return hashes.delete().where(hashes.c.job == job, hashes.c.flow == flow)
+                keys, params = in_list("k", chunk)
+                self._run(cursor, f'DELETE FROM hashes WHERE job = :job AND flow = :flow AND "key" IN {keys}',
+                          {"job": job, "flow": flow, **params})
 
     def reset(self, job: str, flow: str) -> None:
-        with self._op("reset the flow", job=job, flow=flow), self._write() as conn:
-            conn.execute(watermarks.delete().where(watermarks.c.job == job, watermarks.c.flow == flow))
-            conn.execute(self._hash_delete(job, flow))
-            conn.execute(files.delete().where(files.c.job == job, files.c.flow == flow))
+        mine = {"job": job, "flow": flow}
+        with self._op("reset the flow", job=job, flow=flow), self._write() as cur:
+            for table in ("watermarks", "hashes", "files"):
+                self._run(cur, f"DELETE FROM {table} WHERE job = :job AND flow = :flow", mine)
 
     # --- file ledger ---------------------------------------------------------------------------
     def find_file(self, job: str, flow: str, name: str, *, sha256: str | None = None,
                   size: int | None = None, mtime: float | None = None) -> FileEntry | None:
-        query = select(files).where(files.c.job == job, files.c.flow == flow, files.c.name == name)
-        for column, value in (("sha256", sha256), ("size", size), ("mtime", mtime)):
-            if value is not None:
-                query = query.where(files.c[column] == value)
-        query = query.order_by(files.c.id.desc()).limit(1)
-        with self._op("look up a file in the ledger", job=job, flow=flow, file=name), self._read() as conn:
-            row = conn.execute(query).first()
+        where, params = _where(job=job, flow=flow, name=name, sha256=sha256, size=size, mtime=mtime)
+        query = f"SELECT * FROM files WHERE {where} ORDER BY id DESC LIMIT 1"
+        with self._op("look up a file in the ledger", job=job, flow=flow, file=name), self._read() as cur:
+            row = first(self._run(cur, query, params))
         return rows.file_entry(row) if row is not None else None
 
     def find_files(self, job: str, flow: str,
                    listed: Sequence[tuple[str, int, float]]) -> dict[tuple[str, int, float], FileEntry]:
         wanted = set(listed)
         found: dict[tuple[str, int, float], FileEntry] = {}
-        base = select(files).where(files.c.job == job, files.c.flow == flow)
-        with self._op("look up the listed files in the ledger", job=job, flow=flow), self._read() as conn:
+        with self._op("look up the listed files in the ledger", job=job, flow=flow), self._read() as cur:
             for chunk in _chunks(list(dict.fromkeys(name for name, _size, _mtime in listed))):
+                names, params = in_list("n", chunk)
                 # every entry of these names, newest first: the first with a listed fingerprint wins
-                for row in conn.execute(base.where(files.c.name.in_(chunk)).order_by(files.c.id.desc())):
-                    key = (row.name, row.size, row.mtime)
+                query = f"SELECT * FROM files WHERE job = :job AND flow = :flow AND name IN {names} ORDER BY id DESC"
+                for row in dicts(self._run(cur, query, {"job": job, "flow": flow, **params})):
+                    key = (row["name"], row["size"], row["mtime"])
                     if key in wanted and key not in found:
                         found[key] = rows.file_entry(row)
         return found
@@ -372,170 +298,152 @@ class SqlStateStore(StateStore):
     def register_file(self, job: str, flow: str, name: str, *, size: int, mtime: float, sha256: str,
                       records_total: int | None, encoding: str | None) -> FileEntry:
         now = utcnow()
-        with self._op("add a file to the ledger", job=job, flow=flow, file=name), self._write() as conn:
-            result = conn.execute(files.insert().values(
-                job=job, flow=flow, name=name, size=size, mtime=mtime, sha256=sha256, status="in_progress",
-                records_total=records_total, records_done=0, rejects=0, encoding=encoding,
-                first_seen=now, updated=now))
-            file_id = _new_id(result)
-            return rows.file_entry(conn.execute(select(files).where(files.c.id == file_id)).one())
+        values = {"job": job, "flow": flow, "name": name, "size": size, "mtime": mtime, "sha256": sha256,
+                  "status": "in_progress", "records_total": records_total, "records_done": 0, "rejects": 0,
+                  "encoding": encoding, "first_seen": now, "updated": now}
+        with self._op("add a file to the ledger", job=job, flow=flow, file=name), self._write() as cur:
+            file_id = self.db.insert_id(cur, _REGISTER_FILE, values)
+            row = first(self._run(cur, "SELECT * FROM files WHERE id = :id", {"id": file_id}))
+            assert row is not None
+            return rows.file_entry(row)
 
     def set_file_status(self, file_id: int, status: FileStatus, reason: str | None = None,
                         name: str | None = None) -> None:
         values: dict[str, Any] = {"status": status, "reason": reason, "updated": utcnow()}
         if name is not None:
             values["name"] = name
-        with self._op(f"set the status of ledger file {file_id}"), self._write() as conn:
-            result = conn.execute(files.update().where(files.c.id == file_id).values(**values))
-            self._must_touch(result, f"file {file_id} of the ledger")
+        assignments = ", ".join(f"{column} = :{column}" for column in values)
+        with self._op(f"set the status of ledger file {file_id}"), self._write() as cur:
+            self._must_touch(self._run(cur, f"UPDATE files SET {assignments} WHERE id = :id",
+                                       {**values, "id": file_id}), f"file {file_id} of the ledger")
 
     def list_files(self, job: str, flow: str | None = None, status: FileStatus | None = None,
                    limit: int | None = None) -> list[FileEntry]:
-        query = select(files).where(files.c.job == job)
-        if flow is not None:
-            query = query.where(files.c.flow == flow)
-        if status is not None:
-            query = query.where(files.c.status == status)
-        query = query.order_by(files.c.id.desc()).limit(limit)
-        with self._op("list the file ledger", job=job, flow=flow), self._read() as conn:
-            return [rows.file_entry(r) for r in conn.execute(query)]
+        where, params = _where(job=job, flow=flow, status=status)
+        query = f"SELECT * FROM files WHERE {where} ORDER BY id DESC{_limit(limit)}"
+        with self._op("list the file ledger", job=job, flow=flow), self._read() as cur:
+            return [rows.file_entry(r) for r in dicts(self._run(cur, query, params))]
 
     # --- record hashes -------------------------------------------------------------------------
     def get_hashes(self, job: str, flow: str, keys: Sequence[str]) -> dict[str, str]:
         found: dict[str, str] = {}
-        base = select(hashes.c.key, hashes.c.hash).where(hashes.c.job == job, hashes.c.flow == flow)
-        with self._op("read record hashes", job=job, flow=flow), self._read() as conn:
+        with self._op("read record hashes", job=job, flow=flow), self._read() as cur:
             for chunk in _chunks(list(dict.fromkeys(keys))):
-                found.update((k, h) for k, h in conn.execute(base.where(hashes.c.key.in_(chunk))))
+                listed, params = in_list("k", chunk)
+                query = f'SELECT "key", hash FROM hashes WHERE job = :job AND flow = :flow AND "key" IN {listed}'
+                found.update((k, h) for k, h in self._run(cur, query, {"job": job, "flow": flow, **params}))
         return found
 
     def iter_hash_keys(self, job: str, flow: str) -> Iterator[str]:
-        query = (select(hashes.c.key).where(hashes.c.job == job, hashes.c.flow == flow)
-                 .order_by(hashes.c.key))
-        with self._op("stream record hash keys", job=job, flow=flow), self._read() as conn:
-            result = conn.execution_options(yield_per=CHUNK).execute(query)
-            for (key,) in result:
+        query = 'SELECT "key" FROM hashes WHERE job = :job AND flow = :flow ORDER BY "key"'
+        with self._op("stream record hash keys", job=job, flow=flow):
+            for (key,) in self.db.stream(query, {"job": job, "flow": flow}, CHUNK):
                 yield key
 
     # --- rejects -------------------------------------------------------------------------------
     def list_rejects(self, job: str, flow: str | None = None, *, status: RejectStatus | None = "open",
                      ids: Sequence[int] | None = None, limit: int | None = None) -> list[RejectEntry]:
-        query = self._rejects_of(select(reject_table), job, flow, status)
+        where, params = _where(job=job, flow=flow, status=status)
         found: list[RejectEntry] = []
-        with self._op("list rejects", job=job, flow=flow), self._read() as conn:
+        with self._op("list rejects", job=job, flow=flow), self._read() as cur:
             if ids is None:
-                result = conn.execute(query.order_by(reject_table.c.id).limit(limit))
-                return [rows.reject_entry(r) for r in result]
+                query = f"SELECT * FROM rejects WHERE {where} ORDER BY id{_limit(limit)}"
+                return [rows.reject_entry(r) for r in dicts(self._run(cur, query, params))]
             for chunk in _chunks(sorted(set(ids))):
-                result = conn.execute(query.where(reject_table.c.id.in_(chunk)).order_by(reject_table.c.id))
-                found.extend(rows.reject_entry(r) for r in result)
+                listed, of_chunk = in_list("i", chunk)
+                query = f"SELECT * FROM rejects WHERE {where} AND id IN {listed} ORDER BY id"
+                found.extend(rows.reject_entry(r) for r in dicts(self._run(cur, query, {**params, **of_chunk})))
                 if limit is not None and len(found) >= limit:
                     break
         return found[:limit] if limit is not None else found
 
     def count_rejects(self, job: str, flow: str | None = None, *, status: RejectStatus | None = "open") -> int:
-        query = self._rejects_of(select(func.count()).select_from(reject_table), job, flow, status)
-        with self._op("count rejects", job=job, flow=flow), self._read() as conn:
-            return int(conn.execute(query).scalar_one())
-
-    @staticmethod
-    def _rejects_of(query: Select[Any], job: str, flow: str | None, status: RejectStatus | None) -> Select[Any]:
-        query = query.where(reject_table.c.job == job)
-        if flow is not None:
-            query = query.where(reject_table.c.flow == flow)
-        if status is not None:
-            query = query.where(reject_table.c.status == status)
-        return query
+        where, params = _where(job=job, flow=flow, status=status)
+        with self._op("count rejects", job=job, flow=flow), self._read() as cur:
+            return int(self._run(cur, f"SELECT count(*) FROM rejects WHERE {where}", params).fetchone()[0])
 
     def set_reject_status(self, ids: Sequence[int], status: RejectStatus) -> None:
-        with self._op(f"mark rejects {status}"), self._write() as conn:
+        with self._op(f"mark rejects {status}"), self._write() as cur:
             for chunk in _chunks(sorted(set(ids))):
-                conn.execute(reject_table.update().where(reject_table.c.id.in_(chunk)).values(status=status))
+                listed, params = in_list("i", chunk)
+                self._run(cur, f"UPDATE rejects SET status = :status WHERE id IN {listed}",
+                          {"status": status, **params})
 
     def settle_rejects(self, job: str, flow: str, *, statuses: Mapping[int, RejectStatus],
                        still_open: Sequence[tuple[int, Reject]] = ()) -> None:
-        mine = (reject_table.c.job == job) & (reject_table.c.flow == flow)
+        mine = {"job": job, "flow": flow}
         with self._op("record the outcome of a replay (nothing of it was kept)", job=job, flow=flow), \
-                self._write() as conn:
+                self._write() as cur:
             for status in sorted(set(statuses.values())):
                 ids = sorted(i for i, s in statuses.items() if s == status)
                 for chunk in _chunks(ids):
-                    conn.execute(reject_table.update().where(mine, reject_table.c.id.in_(chunk))
-                                 .values(status=status))
+                    listed, params = in_list("i", chunk)
+                    self._run(cur, f"UPDATE rejects SET status = :status WHERE job = :job AND flow = :flow "
+                                   f"AND id IN {listed}", {"status": status, **mine, **params})
             for reject_id, r in still_open:
-                conn.execute(reject_table.update().where(mine, reject_table.c.id == reject_id).values(
-                    status="open", key=_opt_text(r.key), field=_opt_text(r.field),
-                    value=_opt_text(r.value), reason=r.reason, stage=r.stage))
+                self._run(cur, 'UPDATE rejects SET status = :status, "key" = :key, field = :field, value = :value, '
+                               "reason = :reason, stage = :stage WHERE job = :job AND flow = :flow AND id = :id", {
+                    "status": "open", "key": _opt_text(r.key), "field": _opt_text(r.field),
+                    "value": _opt_text(r.value), "reason": r.reason, "stage": r.stage, **mine, "id": reject_id})
 
     # --- leases --------------------------------------------------------------------------------
     def acquire_lease(self, job: str, flow: str, holder: str, ttl_s: float) -> LeaseInfo | None:
         now = utcnow()
-        stmt = self._insert(leases)
-        new = stmt.excluded
-        stmt = stmt.on_conflict_do_update(  # one atomic statement: free, expired or ours -> ours
-            index_elements=["job", "flow"],
-            set_={"holder": new.holder, "host": new.host, "pid": new.pid, "expires": new.expires,
-                  "acquired": case((leases.c.holder == new.holder, leases.c.acquired), else_=new.acquired)},
-            where=or_(leases.c.expires <= now, leases.c.holder == holder),
-        )
         host, pid = holder_origin(holder)
         values = {"job": job, "flow": flow, "holder": holder, "host": host, "pid": pid,
-                  "acquired": now, "expires": now + timedelta(seconds=ttl_s)}
-        with self._op("take the flow's lease", job=job, flow=flow), self._write() as conn:
-            conn.execute(stmt, values)
-            row = conn.execute(select(leases).where(leases.c.job == job, leases.c.flow == flow)).one()
-        return None if row.holder == holder else rows.lease_info(row)
+                  "acquired": now, "expires": now + timedelta(seconds=ttl_s), "now": now}
+        with self._op("take the flow's lease", job=job, flow=flow), self._write() as cur:
+            self._run(cur, _LEASE, values)
+            row = first(self._run(cur, "SELECT * FROM leases WHERE job = :job AND flow = :flow",
+                                  {"job": job, "flow": flow}))
+        assert row is not None
+        return None if row["holder"] == holder else rows.lease_info(row)
 
     def renew_lease(self, job: str, flow: str, holder: str, ttl_s: float) -> bool:
         expires = utcnow() + timedelta(seconds=ttl_s)
-        with self._op("renew the flow's lease", job=job, flow=flow), self._write() as conn:
-            result = conn.execute(leases.update().where(
-                leases.c.job == job, leases.c.flow == flow, leases.c.holder == holder).values(expires=expires))
-            return bool(result.rowcount == 1)
+        with self._op("renew the flow's lease", job=job, flow=flow), self._write() as cur:
+            done = self._run(cur, "UPDATE leases SET expires = :expires "
+                                  "WHERE job = :job AND flow = :flow AND holder = :holder",
+                             {"expires": expires, "job": job, "flow": flow, "holder": holder})
+            return bool(done.rowcount == 1)
 
     def release_lease(self, job: str, flow: str, holder: str) -> None:
-        with self._op("release the flow's lease", job=job, flow=flow), self._write() as conn:
-            conn.execute(leases.delete().where(
-                leases.c.job == job, leases.c.flow == flow, leases.c.holder == holder))
+        with self._op("release the flow's lease", job=job, flow=flow), self._write() as cur:
+            self._run(cur, "DELETE FROM leases WHERE job = :job AND flow = :flow AND holder = :holder",
+                      {"job": job, "flow": flow, "holder": holder})
 
     def current_lease(self, job: str, flow: str) -> LeaseInfo | None:
-        query = select(leases).where(leases.c.job == job, leases.c.flow == flow, leases.c.expires > utcnow())
-        with self._op("read the flow's lease", job=job, flow=flow), self._read() as conn:
-            row = conn.execute(query).first()
+        query = "SELECT * FROM leases WHERE job = :job AND flow = :flow AND expires > :now"
+        with self._op("read the flow's lease", job=job, flow=flow), self._read() as cur:
+            row = first(self._run(cur, query, {"job": job, "flow": flow, "now": utcnow()}))
         return rows.lease_info(row) if row is not None else None
 
     # --- process heartbeats --------------------------------------------------------------------
     def beat(self, kind: str, info: Mapping[str, Any] | None = None) -> int:
-        now = utcnow()
-        with self._op(f"register a {kind} heartbeat"), self._write() as conn:
-            result = conn.execute(heartbeats.insert().values(
-                kind=kind, host=HOST, pid=os.getpid(), started=now, last_beat=now,
-                info=json.dumps(dict(info or {}), default=str)))
-            return _new_id(result)
+        values = {"kind": kind, "host": HOST, "pid": os.getpid(), "now": utcnow(),
+                  "info": json.dumps(dict(info or {}), default=str)}
+        with self._op(f"register a {kind} heartbeat"), self._write() as cur:
+            return self.db.insert_id(cur, _HEARTBEAT, values)
 
     def heartbeat(self, beat_id: int, info: Mapping[str, Any] | None = None) -> None:
         values: dict[str, Any] = {"last_beat": utcnow()}
         if info is not None:
             values["info"] = json.dumps(dict(info), default=str)
-        with self._op(f"record heartbeat {beat_id}"), self._write() as conn:
-            result = conn.execute(heartbeats.update().where(heartbeats.c.id == beat_id).values(**values))
-            self._must_touch(result, f"heartbeat {beat_id}")
+        assignments = ", ".join(f"{column} = :{column}" for column in values)
+        with self._op(f"record heartbeat {beat_id}"), self._write() as cur:
+            self._must_touch(self._run(cur, f"UPDATE heartbeats SET {assignments} WHERE id = :id",
+                                       {**values, "id": beat_id}), f"heartbeat {beat_id}")
 
     def end_heartbeat(self, beat_id: int) -> None:
-        with self._op(f"end heartbeat {beat_id}"), self._write() as conn:
-            conn.execute(heartbeats.delete().where(heartbeats.c.id == beat_id))
+        with self._op(f"end heartbeat {beat_id}"), self._write() as cur:
+            self._run(cur, "DELETE FROM heartbeats WHERE id = :id", {"id": beat_id})
 
     def list_heartbeats(self) -> list[HeartbeatInfo]:
-        with self._op("list heartbeats"), self._read() as conn:
-            return [rows.heartbeat_info(r) for r in conn.execute(select(heartbeats).order_by(heartbeats.c.id))]
-
-    @property
-    def engine(self) -> Engine:
-        """The SQLAlchemy engine, for observers that keep small tables of their own here."""
-        return self._engine
+        with self._op("list heartbeats"), self._read() as cur:
+            return [rows.heartbeat_info(r) for r in dicts(self._run(cur, "SELECT * FROM heartbeats ORDER BY id"))]
 
     def close(self) -> None:
-        self._engine.dispose()
+        self.db.close()
 
     def __repr__(self) -> str:
         return f"SqlStateStore({self.display_url!r})"

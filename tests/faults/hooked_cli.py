@@ -98,33 +98,20 @@ def install_mid_download(action: str) -> None:
 
 
 def install_kill_at_commit(n: int) -> None:
-    """Counts SQLAlchemy's commits and the batch commits the store makes on the driver connection
-    (``SqlStateStore._write_raw``) together: the kill comes after the writes, before COMMIT."""
-    from collections.abc import Iterator
-    from contextlib import contextmanager
-
-    from sqlalchemy import event
-    from sqlalchemy.engine import Engine
-
-    from legacy_bridge.state.sql import SqlStateStore
+    """Counts the state store's commits (every transaction, read or write, ends in
+    ``Database.commit``): the n-th kill comes after its writes, before COMMIT."""
+    from legacy_bridge.state.db import Database
 
     seen: list[int] = []
+    real = Database.commit
 
-    def on_commit(conn: Any = None) -> None:
+    def commit(self: Database, conn: Any) -> None:
         seen.append(1)
         if len(seen) == n:
             os.kill(os.getpid(), signal.SIGKILL)
+        real(self, conn)
 
-    event.listen(Engine, "commit", on_commit)
-    real = SqlStateStore._write_raw
-
-    @contextmanager
-    def write_raw(self: SqlStateStore) -> Iterator[Any]:
-        with real(self) as cursor:
-            yield cursor
-            on_commit()
-
-    SqlStateStore._write_raw = write_raw  # type: ignore[method-assign]
+    Database.commit = commit  # type: ignore[method-assign]
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ import pytest
 
 from legacy_bridge.errors import StateError
 from legacy_bridge.state import open_store
-from legacy_bridge.state.engine import display, normalise_url
+from legacy_bridge.state.db import locate
 
 
 def test_a_bare_path_is_a_sqlite_file_in_wal_mode_with_its_folder_created(tmp_path: Path) -> None:
@@ -37,9 +37,16 @@ def test_a_sqlite_url_works_like_a_path(tmp_path: Path) -> None:
                                    "postgresql://bridge:s3cret-pw@db.example:6543/state",
                                    "postgresql+psycopg://bridge:s3cret-pw@db.example:6543/state"])
 def test_postgres_urls_use_psycopg_3_and_never_show_the_password(given: str) -> None:
-    url = normalise_url(given)
-    assert (url.drivername, url.host, url.port, url.database) == ("postgresql+psycopg", "db.example", 6543, "state")
-    assert display(url) == "postgresql+psycopg://bridge:***@db.example:6543/state"
+    where = locate(given)
+    assert (where.kind, where.host, where.port, where.database, where.user) == (
+        "postgresql", "db.example", 6543, "state", "bridge")
+    assert where.target == "postgresql://bridge:s3cret-pw@db.example:6543/state"  # what libpq is given
+    assert where.display == "postgresql://bridge:***@db.example:6543/state"
+
+
+def test_a_password_given_as_a_url_parameter_is_hidden_too() -> None:
+    where = locate("postgresql://bridge@db.example/state?sslmode=require&password=s3cret-pw&application_name=x")
+    assert where.display == "postgresql://bridge@db.example/state?sslmode=require&password=***&application_name=x"
 
 
 def test_an_unknown_scheme_is_refused_with_what_to_use() -> None:

@@ -29,6 +29,22 @@ def _commit(store: StateStore, run_id: int, *, checkpoint: Checkpoint | None = N
                        rejects=rejects or [], counts=counts or Counts())
 
 
+def _watch_statements(store: StateStore, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The SQL of every statement the store runs from now on (each goes through its database's
+    ``execute`` or ``execute_many``)."""
+    db: Any = getattr(store, "db")  # noqa: B009 - the SQL implementation's database
+    statements: list[str] = []
+    for name in ("execute", "execute_many"):
+        real = getattr(db, name)
+
+        def watched(cursor: Any, sql: str, *rest: Any, _real: Any = real) -> Any:
+            statements.append(sql)
+            return _real(cursor, sql, *rest)
+
+        monkeypatch.setattr(db, name, watched)
+    return statements
+
+
 def _file(store: StateStore, name: str = "ORDERS_1.csv", flow: str = FLOW, **kw: Any) -> int:
     args: dict[str, Any] = {"size": 10, "mtime": 1700000000.25, "sha256": "a" * 64,
                             "records_total": None, "encoding": "cp1252", **kw}
@@ -271,14 +287,11 @@ def test_positions_only_commits_are_durable_and_add_up(store: StateStore) -> Non
     assert (run.read, run.sent, run.files) == (1000, 1000, 1)
 
 
-def test_a_commit_of_a_hundred_records_is_a_handful_of_statements(store: StateStore) -> None:
-    from sqlalchemy import event
-
+def test_a_commit_of_a_hundred_records_is_a_handful_of_statements(store: StateStore,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     run_id = store.begin_run(JOB, FLOW)
     file_id = _file(store)
-    statements: list[str] = []
-    engine: Any = getattr(store, "_engine")  # noqa: B009 - the SQL implementation's engine
-    event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    statements = _watch_statements(store, monkeypatch)
     _commit(store, run_id, counts=Counts(read=100, sent=100), checkpoint=Checkpoint(
         watermark=(datetime(2024, 1, 1, tzinfo=UTC), 100), file=FileProgress(file_id, 100),
         hashes=[(f"K{i}", f"h{i}") for i in range(100)]))
@@ -328,9 +341,8 @@ def test_find_file_gives_the_newest_entry_matching_every_fingerprint_given(store
     assert store.find_file(JOB, "orders", "ORDERS_1.csv") is None
 
 
-def test_find_files_answers_a_whole_listing_as_find_file_would_in_a_few_queries(store: StateStore) -> None:
-    from sqlalchemy import event
-
+def test_find_files_answers_a_whole_listing_as_find_file_would_in_a_few_queries(
+        store: StateStore, monkeypatch: pytest.MonkeyPatch) -> None:
     for i in range(1_200):  # more names than one IN list takes
         _file(store, name=f"in/ORDERS_{i}.csv", size=10 + i, mtime=1700000000.25 + i)
     again = _file(store, name="in/ORDERS_7.csv", size=99, mtime=1.5)  # the same name dropped again
@@ -341,9 +353,7 @@ def test_find_files_answers_a_whole_listing_as_find_file_would_in_a_few_queries(
     listed = [(f"in/ORDERS_{i}.csv", 10 + i, 1700000000.25 + i) for i in range(1_200)]
     listed += [("in/ORDERS_7.csv", 99, 1.5), ("in/ORDERS_9.csv", 1, 2.0), ("in/NEW.csv", 5, 5.0),
                ("in/MOVED.csv", 18, 8.25), listed[0]]
-    statements: list[str] = []
-    engine: Any = getattr(store, "_engine")  # noqa: B009 - the SQL implementation's engine
-    event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    statements = _watch_statements(store, monkeypatch)
     found = store.find_files(JOB, FLOW, listed)
     queries = [s for s in statements if s.lstrip().upper().startswith("SELECT") and "files" in s]
     assert 1 <= len(queries) <= 3, len(queries)
