@@ -26,7 +26,7 @@ def check_name(value: str) -> str:
 
 
 class StateSpec(Spec):
-    url: str | None = Field(default=None, description="SQLAlchemy URL or SQLite path of the state store")
+    url: str | None = Field(default=None, description="the state store: a SQLite path, sqlite:///PATH or a postgresql:// URL")
 
 
 AlertKind = Literal["failed", "rejects", "lag"]

@@ -351,8 +351,11 @@ class PostgresDatabase(Database):
     kind = "postgresql"
 
     def __init__(self, where: Location) -> None:
-        import psycopg
-
+        try:
+            import psycopg
+        except ImportError as exc:
+            raise StateError(f"state store {where.display}: PostgreSQL needs psycopg 3, which is not installed",
+                             hint="pip install 'legacy-bridge[postgres]' (or keep the state in a SQLite file)") from exc
         self.errors = (psycopg.Error,)
         super().__init__(where)
         self._converted: dict[str, str] = {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import sys
 from pathlib import Path
 
 import pytest
@@ -83,3 +84,11 @@ def test_an_in_memory_store_serves_quick_unit_tests(where: str, tmp_path: Path,
     finally:
         store.close()
     assert list(tmp_path.iterdir()) == []  # no file named ':memory:' appeared
+
+
+def test_a_postgres_store_without_psycopg_installed_says_which_extra_to_install(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # what `import psycopg` meets when it is not installed
+    with pytest.raises(StateError, match="PostgreSQL needs psycopg 3") as caught:
+        open_store("postgresql://bridge:s3cret-pw@127.0.0.1/state")
+    assert "legacy-bridge[postgres]" in str(caught.value) and "s3cret-pw" not in str(caught.value)
