@@ -328,6 +328,9 @@ class SqliteDatabase(Database):
     def _begin(self, cursor: Any, write: bool) -> None:
         cursor.execute("BEGIN IMMEDIATE" if write else "BEGIN")
 
+    def _usable(self, conn: Any, idle_s: float) -> bool:
+        return not conn.in_transaction  # a transaction left open (its rollback failed) is not reused
+
     def _params(self, params: Mapping[str, Any]) -> Mapping[str, Any]:
         if any(isinstance(v, datetime) for v in params.values()):
             return {k: _utc_text(v) if isinstance(v, datetime) else v for k, v in params.items()}
@@ -368,8 +371,10 @@ class PostgresDatabase(Database):
         return psycopg.connect(self.where.target, options="-c timezone=UTC", **extra)
 
     def _usable(self, conn: Any, idle_s: float) -> bool:
-        if conn.closed or conn.broken:
-            return False
+        import psycopg
+
+        if conn.closed or conn.broken or conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            return False  # (a transaction left open: its rollback failed)
         if idle_s < PING_AFTER_S:
             return True
         try:  # the server may have restarted since: ask before trusting it with a transaction

@@ -92,3 +92,19 @@ def test_a_postgres_store_without_psycopg_installed_says_which_extra_to_install(
     with pytest.raises(StateError, match="PostgreSQL needs psycopg 3") as caught:
         open_store("postgresql://bridge:s3cret-pw@127.0.0.1/state")
     assert "legacy-bridge[postgres]" in str(caught.value) and "s3cret-pw" not in str(caught.value)
+
+
+def test_a_connection_left_inside_a_transaction_is_not_handed_out_again(store_url: str) -> None:
+    from legacy_bridge.state.db import connect, locate
+
+    db = connect(locate(store_url))
+    try:
+        with db.connection() as conn:  # a rollback that failed would leave it like this
+            left = conn
+            db.execute(conn.cursor(), "BEGIN" if db.kind == "sqlite" else "SELECT 1")
+        with db.transaction() as cur:
+            assert db.execute(cur, "SELECT 1").fetchone()[0] == 1
+        with db.connection() as conn:
+            assert conn is not left
+    finally:
+        db.close()
