@@ -186,11 +186,11 @@ class SqlStateStore(StateStore):
         return rows.run_record(row)
 
     def last_runs(self, job: str | None = None) -> list[RunRecord]:
-        of_job = " WHERE job = :job" if job is not None else ""
+        of_job, params = ("", {}) if job is None else (" WHERE job = :job", {"job": job})
         query = (f"SELECT * FROM runs WHERE id IN (SELECT max(id) FROM runs{of_job} GROUP BY job, flow) "
                  "ORDER BY job, flow")
         with self._op("read the last runs", job=job), self._read() as cur:
-            return [rows.run_record(r) for r in dicts(self._run(cur, query, {"job": job} if job else {}))]
+            return [rows.run_record(r) for r in dicts(self._run(cur, query, params))]
 
     def history(self, job: str, flow: str | None = None, limit: int = 20) -> list[RunRecord]:
         where, params = _where(job=job, flow=flow)
