@@ -13,7 +13,7 @@ def open_store(url_or_path: str) -> StateStore:
 
     A bare path or ``sqlite:///PATH`` is a SQLite file (its folder is created);
     ``postgresql://`` / ``postgres://`` URLs use PostgreSQL through psycopg 3.
-    Nothing is cached: every call opens its own engine; ``close()`` it when done.
+    Nothing is cached: every call has its own connections; ``close()`` the store when done.
     """
     from legacy_bridge.state.sql import SqlStateStore
 
