@@ -221,7 +221,8 @@ class Database:
     # --- connections and transactions -------------------------------------------------------------
     @contextmanager
     def connection(self) -> Iterator[Any]:
-        """A connection of the pool for the block; a broken one is dropped instead of returned."""
+        """A connection of the pool for the block.  Whether a pooled one is still good (not broken,
+        not left inside a transaction) is asked when it is taken again (``_usable``)."""
         conn = None
         with self._lock:
             while self._idle and conn is None:
@@ -233,14 +234,8 @@ class Database:
             conn = self._connect()
         try:
             yield conn
-        except BaseException:
-            if getattr(conn, "broken", False):
-                _quietly_close(conn)
-                conn = None
-            raise
         finally:
-            if conn is not None:
-                self._give_back(conn)
+            self._give_back(conn)
 
     def _give_back(self, conn: Any) -> None:
         with self._lock:

@@ -60,8 +60,6 @@ _FILE_PROGRESS = ("UPDATE files SET records_done = :b_done, rejects = rejects + 
                   "status = CASE WHEN :b_finished THEN 'done' ELSE status END, updated = :b_now WHERE id = :b_file")
 _HASH = ('INSERT INTO hashes (job, flow, "key", hash) VALUES (:job, :flow, :key, :hash) '
          'ON CONFLICT (job, flow, "key") DO UPDATE SET hash = excluded.hash')
-_REJECT_COLUMNS = ("job", "flow", "run_id", "origin", "position", "key", "field", "value", "reason", "raw",
-                   "stage", "status", "created")
 _REGISTER_FILE = _insert("files", ("job", "flow", "name", "size", "mtime", "sha256", "status", "records_total",
                                   "records_done", "rejects", "encoding", "first_seen", "updated"))
 _LEASE = (  # one atomic statement: free, expired or ours -> ours
@@ -73,7 +71,8 @@ _LEASE = (  # one atomic statement: free, expired or ours -> ours
     "WHERE leases.expires <= :now OR leases.holder = :holder")
 _HEARTBEAT = ("INSERT INTO heartbeats (kind, host, pid, started, last_beat, info) "
               "VALUES (:kind, :host, :pid, :now, :now, :info)")
-_REJECT = _insert("rejects", _REJECT_COLUMNS)
+_REJECT = _insert("rejects", ("job", "flow", "run_id", "origin", "position", "key", "field", "value", "reason",
+                              "raw", "stage", "status", "created"))
 
 
 def holder_origin(holder: str) -> tuple[str, int]:
@@ -249,17 +248,16 @@ class SqlStateStore(StateStore):
     def _keys(self, cursor: Any, job: str, flow: str, checkpoints: Sequence[Checkpoint]) -> None:
         """Remembered hashes and forgotten keys, in batch order (a key deleted in one batch may come
         back in a later one); with no deletes, one upsert where the last hash of a key wins."""
-        if not any(c.deleted_keys for c in checkpoints):
-            latest = {k: h for c in checkpoints for k, h in c.hashes}
+        def remember(latest: Mapping[str, str]) -> None:
             if latest:
                 self.db.execute_many(cursor, _HASH, [{"job": job, "flow": flow, "key": k, "hash": h}
                                                      for k, h in latest.items()])
+
+        if not any(c.deleted_keys for c in checkpoints):
+            remember({k: h for c in checkpoints for k, h in c.hashes})
             return
         for checkpoint in checkpoints:
-            if checkpoint.hashes:
-                latest = dict(checkpoint.hashes)
-                self.db.execute_many(cursor, _HASH, [{"job": job, "flow": flow, "key": k, "hash": h}
-                                                     for k, h in latest.items()])
+            remember(dict(checkpoint.hashes))
             for chunk in _chunks(list(checkpoint.deleted_keys)):
                 keys, params = in_list("k", chunk)
                 self._run(cursor, f'DELETE FROM hashes WHERE job = :job AND flow = :flow AND "key" IN {keys}',
