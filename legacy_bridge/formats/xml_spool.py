@@ -31,7 +31,12 @@ from typing import Any
 from legacy_bridge.errors import RowError
 from legacy_bridge.records import Row
 
-BLOCK = 5000  # records per block (as the files source's row blocks)
+# Records per block.  The runner keeps about two mapped blocks alive (the one whose units are in
+# flight, the next one mapped), ~1.2 KB a record between the table, the mapped columns and the JSON,
+# so this sets the run's peak memory: on the bench's 500k-record XML, 5000 peaked at 104 MB, 2000 at
+# 98-99 MB and 1000 at 95-96 MB; the rates overlapped at 5000 and 2000 (80-89k/s against 80-85k/s)
+# and fell 5 % at 1000, where the per-block cost (~1 ms) starts to show.
+BLOCK = 2000
 MIN_RUN = 500  # fewer records of one shape between others are kept as rows: each block costs the runner ~1 ms
 IN_MEMORY = 1024 * 1024  # spool bytes kept in memory before it moves to a temporary file (a few MB of XML)
 
