@@ -281,6 +281,33 @@ def _quietly_close(conn: Any) -> None:
     _quietly(conn.close)
 
 
+def _use_wal(conn: Any) -> None:
+    """Put the file in WAL mode, waiting out other processes doing the same.
+
+    Converting a file to WAL needs it exclusively, and SQLite does not call the busy handler
+    for that: processes opening a fresh store at once got "database is locked" at once, busy
+    timeout or not.  WAL is a property of the file, so the mode is read first (no conversion,
+    no exclusive lock once any process has done it) and a busy conversion is retried with
+    back-off within the busy timeout.  A conversion SQLite refuses without an error (a file
+    system without shared memory) leaves the file in the mode it had, as before.
+    """
+    import sqlite3
+
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    pause = 0.001
+    while True:
+        try:
+            if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            busy = getattr(exc, "sqlite_errorcode", None) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+            if not busy or time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.1)
+
+
 class SqliteDatabase(Database):
     kind = "sqlite"
 
@@ -301,7 +328,7 @@ class SqliteDatabase(Database):
         try:
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             if not self._memory:
-                conn.execute("PRAGMA journal_mode = WAL")
+                _use_wal(conn)
                 conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA foreign_keys = ON")
         except BaseException:

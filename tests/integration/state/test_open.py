@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import subprocess
 import sys
 from pathlib import Path
 
@@ -11,6 +13,8 @@ import pytest
 from legacy_bridge.errors import StateError
 from legacy_bridge.state import open_store
 from legacy_bridge.state.db import locate
+
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_a_bare_path_is_a_sqlite_file_in_wal_mode_with_its_folder_created(tmp_path: Path) -> None:
@@ -108,3 +112,37 @@ def test_a_connection_left_inside_a_transaction_is_not_handed_out_again(store_ur
             assert conn is not left
     finally:
         db.close()
+
+
+OPENER = """
+import sys, time
+from pathlib import Path
+from legacy_bridge.errors import StateError
+from legacy_bridge.state import open_store
+
+folder, name, processes, rounds = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+for i in range(rounds):
+    (folder / f"ready-{i}-{name}").touch()
+    while len(list(folder.glob(f"ready-{i}-*"))) < processes:  # all start round i together
+        time.sleep(0.0005)
+    try:
+        open_store(str(folder / f"state-{i}.db")).close()
+    except StateError as exc:
+        print(exc.message.splitlines()[0], flush=True)
+"""
+
+
+def test_processes_opening_fresh_sqlite_stores_at_once_never_find_them_locked(tmp_path: Path) -> None:
+    # Turning a new file to WAL needs it exclusively, and SQLite skips the busy timeout there:
+    # scheduled jobs starting together on a new server failed with "database is locked".
+    processes, rounds = 6, 30
+    procs = [subprocess.Popen([sys.executable, "-c", OPENER, str(tmp_path), f"p{n}", str(processes), str(rounds)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              env={**os.environ, "PYTHONPATH": str(ROOT)})
+             for n in range(processes)]
+    results = [proc.communicate(timeout=300) for proc in procs]
+    assert [(proc.returncode, err) for proc, (_out, err) in zip(procs, results, strict=True)] == [(0, "")] * processes
+    assert "".join(out for out, _err in results) == ""  # no open failed
+    for i in range(rounds):
+        with sqlite3.connect(tmp_path / f"state-{i}.db") as conn:
+            assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
