@@ -1,9 +1,12 @@
 """scripts/bench: every workload through legacy_bridge and through the alternatives, in one run.
 
     scripts/bench [--quick] [--only csv,xml] [--sizes csv=100000,xml=50000] [--repeat 3] [--profile]
+                  [--drop-caches]
 
-Prints the table and writes bench/RESULTS.md.  With --profile, each workload's legacy_bridge run
-is repeated under py-spy (not counted) and bench/profiles/<workload>.md says where its time goes.
+Each workload's tools run in rounds (every tool once per round), so the repeats of the tools
+compared are interleaved in time.  Prints the table and writes bench/RESULTS.md.  With
+--profile, each workload's legacy_bridge run is repeated under py-spy (not counted) and
+bench/profiles/<workload>.md says where its time goes.
 A workload whose legacy_bridge parts are missing says "not available yet: <part>" and the rest
 still runs.
 """
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import compileall
+import os
 import shlex
 import sys
 import tempfile
@@ -53,6 +57,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--output", type=Path, default=ROOT / "bench" / "RESULTS.md")
     p.add_argument("--no-pin", action="store_true", help="do not pin the sink and the clients to separate cores")
     p.add_argument("--timeout", type=float, default=3600.0, help="seconds one tool run may take")
+    p.add_argument("--drop-caches", action="store_true",
+                   help="before the first workload, write back and drop the page cache (needs root): a library "
+                        "pip has just written counts more pages in a process's peak RSS than one read back from "
+                        "disk, so the RSS column depends on it; the private column does not")
     p.add_argument("--profile", action="store_true",
                    help="after measuring, run each workload's legacy_bridge tool again under py-spy (GIL and all "
                         "threads; not counted) and write <output folder>/profiles/<workload>.md")
@@ -73,36 +81,53 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def run_tool(workload: Workload, tool: Tool, sink: Sink | None, repeat: int, timeout: float,
-             cpus: set[int] | None) -> Result:
-    result = Result(workload.name, tool.name, tool.role, note=tool.note)
-    if tool.unavailable or tool.command is None:
-        result.note = tool.unavailable or "not available"
-        return result
-    problems: list[str] = []
+def run_workload(workload: Workload, sink: Sink | None, repeat: int, timeout: float,
+                 cpus: set[int] | None) -> list[Result]:
+    """Every tool of the workload, ``repeat`` times, interleaved: round r runs each tool once, in
+    turn, so a slow spell of a shared machine (a noisy neighbour, a CPU throttled for a minute)
+    falls on every tool of the round rather than on the three runs of one, and the ratios compare
+    runs made minutes apart at most.  A tool that failed is not run again."""
+    results = [Result(workload.name, tool.name, tool.role, note=tool.note) for tool in workload.tools]
+    problems: list[list[str]] = [[] for _ in workload.tools]
+    skip = [bool(tool.unavailable) or tool.command is None for tool in workload.tools]  # or failed
+    for tool, result, unavailable in zip(workload.tools, results, skip, strict=True):
+        if unavailable:
+            result.note = tool.unavailable or "not available"
     for rep in range(repeat):
-        if sink and tool.sends:
-            sink.reset()
-        m = run_child(tool.command(rep), cwd=tool.cwd or ROOT, timeout=timeout, cpus=cpus)
-        if m.returncode not in (0, 3):
-            tail = (m.stderr.strip() or m.stdout.strip()).splitlines()[-3:]
-            problems.append(f"failed (exit {m.returncode}): {' / '.join(tail)[:300]}")
-            print(f"    {tool.name}: FAILED exit {m.returncode}\n      " + "\n      ".join(tail), flush=True)
-            break
-        got = tool.expect
-        if sink and tool.sends:
-            got = sink.stats()["records"]
-        elif m.records() is not None:
-            got = m.records() or 0
-        if got != tool.expect:
-            problems.append(f"count check: got {got:,} of {tool.expect:,}")
-        result.rates.append(got / m.wall_s)
-        result.rss_mb.append(m.peak_rss_mb)
-        result.private_mb.append(m.peak_private_mb)
-        print(f"    {tool.name}: {got / m.wall_s:,.0f} records/s, {m.wall_s:.1f} s, peak RSS {m.peak_rss_mb:.0f} MB "
-              f"({m.peak_private_mb:.0f} MB private)", flush=True)
-    result.note = "; ".join(filter(None, [result.note, *dict.fromkeys(problems)]))
-    return result
+        for i, (tool, result) in enumerate(zip(workload.tools, results, strict=True)):
+            if not skip[i]:
+                skip[i] = not _run_once(tool, rep, result, problems[i], sink, timeout, cpus)
+    for result, found in zip(results, problems, strict=True):
+        if found:
+            result.note = "; ".join(filter(None, [result.note, *dict.fromkeys(found)]))
+    return results
+
+
+def _run_once(tool: Tool, rep: int, result: Result, problems: list[str], sink: Sink | None, timeout: float,
+              cpus: set[int] | None) -> bool:
+    """One measured run of ``tool`` into ``result``; False when it failed (not run again)."""
+    assert tool.command is not None
+    if sink and tool.sends:
+        sink.reset()
+    m = run_child(tool.command(rep), cwd=tool.cwd or ROOT, timeout=timeout, cpus=cpus)
+    if m.returncode not in (0, 3):
+        tail = (m.stderr.strip() or m.stdout.strip()).splitlines()[-3:]
+        problems.append(f"failed (exit {m.returncode}): {' / '.join(tail)[:300]}")
+        print(f"    {tool.name}: FAILED exit {m.returncode}\n      " + "\n      ".join(tail), flush=True)
+        return False
+    got = tool.expect
+    if sink and tool.sends:
+        got = sink.stats()["records"]
+    elif m.records() is not None:
+        got = m.records() or 0
+    if got != tool.expect:
+        problems.append(f"count check: got {got:,} of {tool.expect:,}")
+    result.rates.append(got / m.wall_s)
+    result.rss_mb.append(m.peak_rss_mb)
+    result.private_mb.append(m.peak_private_mb)
+    print(f"    {tool.name}: {got / m.wall_s:,.0f} records/s, {m.wall_s:.1f} s, peak RSS {m.peak_rss_mb:.0f} MB "
+          f"({m.peak_private_mb:.0f} MB private)", flush=True)
+    return True
 
 
 def profiled_tool(workload: Workload) -> Tool | None:
@@ -140,12 +165,22 @@ def profile_workload(workload: Workload, tool: Tool, sink: Sink | None, repeat: 
     return outcome
 
 
+def drop_caches() -> str:
+    """Write back and drop the page cache (root only); what was done, for the results' notes."""
+    os.sync()
+    try:
+        Path("/proc/sys/vm/drop_caches").write_text("3\n")
+    except OSError as exc:
+        print(f"bench: --drop-caches: could not drop the page cache ({exc.strerror}; it needs root); "
+              "going on with it as it is", flush=True)
+        return f"--drop-caches asked, but the page cache could not be dropped ({exc.strerror})"
+    return "the page cache was dropped before the first workload (--drop-caches)"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     command = "scripts/bench" + ("" if argv is None and len(sys.argv) <= 1 else " " + shlex.join(
         sys.argv[1:] if argv is None else argv))
-    import os
-
     n_cpu = len(os.sched_getaffinity(0))
     pin = not args.no_pin and n_cpu >= 2
     cpus = sorted(os.sched_getaffinity(0))
@@ -158,6 +193,8 @@ def main(argv: list[str] | None = None) -> int:
     compileall.compile_dir(ROOT / "bench", quiet=1)
     results: list[Result] = []
     notes: list[str] = []
+    if args.drop_caches:
+        notes.append(drop_caches())
     sinks: dict[str, Sink] = {}
     profiles: list[ProfileOutcome] = []
     profile_dir = args.output.parent / "profiles"
@@ -196,8 +233,7 @@ def main(argv: list[str] | None = None) -> int:
                         print(f"    {w.unavailable}", flush=True)
                         continue
                     sink = None if w.sink == "none" else sink_for(w.sink)
-                    for tool in w.tools:
-                        results.append(run_tool(w, tool, sink, args.repeat, args.timeout, client_cpus))
+                    results += run_workload(w, sink, args.repeat, args.timeout, client_cpus)
                     target = profiled_tool(w) if args.profile else None
                     if target is not None:
                         profiles.append(profile_workload(w, target, sink, args.repeat, profile_dir,

@@ -102,11 +102,11 @@ def write_markdown(path: Path, results: list[Result], targets: list[str], comman
         f"- machine: {machine()}",
         f"- command: `{command}`",
         "",
-        "Records/s are end to end for one process run (start-up included), the median of the repeats; "
-        "peak RSS is that process's own high-water resident set (`VmHWM` from /proc, which starts afresh "
+        "Records/s are end to end for one process run (start-up included), the median of the repeats "
+        "(interleaved: each round runs every tool of a workload once, in turn); peak RSS is that process's own high-water resident set (`VmHWM` from /proc, which starts afresh "
         "at exec), the largest of the repeats. It counts the shared libraries' pages mapped from the page "
         "cache, which vary with the page cache's state (pyarrow's libraries right after pip wrote them: "
-        "~26 MB more than after they were read back from disk); private MB is the largest `RssAnon` "
+        "~26 MB more than after they were read back from disk; `--drop-caches` evens that out); private MB is the largest `RssAnon` "
         "polled every 20 ms, the memory the process allocated itself, which does not vary so. "
         "The ratio is legacy_bridge's rate divided by the tool's (above 1: legacy_bridge is faster).",
         "",
