@@ -17,6 +17,7 @@ PARTS: dict[str, list[tuple[str, str, str | None, str | None]]] = {
     "files": [("files source", "legacy_bridge.sources.files", "legacy_bridge.sources", "files"),
               ("local transport", "legacy_bridge.transports.local", "legacy_bridge.transports", "local")],
     "csv": [("csv format", "legacy_bridge.formats.csv", "legacy_bridge.formats", "csv")],
+    "sftp": [("sftp transport", "legacy_bridge.transports.sftp", "legacy_bridge.transports", "sftp")],
     "xml": [("xml format", "legacy_bridge.formats.xml", "legacy_bridge.formats", "xml")],
     "excel": [("excel format", "legacy_bridge.formats.excel", "legacy_bridge.formats", "excel")],
     "odbc": [("ODBC source", "legacy_bridge.sources.odbc", "legacy_bridge.sources", "odbc")],

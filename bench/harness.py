@@ -25,6 +25,7 @@ from pathlib import Path
 from bench.measure import run_child
 from bench.profile import ProfileOutcome, profile_tool
 from bench.report import Result, text_table, write_markdown
+from bench.sftpd import Sftpd
 from bench.sinkctl import Sink
 from bench.targets import evaluate
 from bench.workloads import (
@@ -39,6 +40,7 @@ from bench.workloads import (
     http_workloads,
     latency_workloads,
     odbc_workload,
+    sftp_workload,
 )
 from bench.workloads_mapping import run_mapping
 
@@ -204,10 +206,17 @@ def main(argv: list[str] | None = None) -> int:
             sinks[kind] = Sink(ROOT, 20.0 if kind == "slow" else 0.0, sink_cpus)
         return sinks[kind]
 
+    servers: list[Sftpd] = []
+
+    def sftpd() -> Sftpd:
+        if not servers:
+            servers.append(Sftpd(sink_cpus))  # a server: on the sink's core, like the sink
+        return servers[0]
+
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="lb-bench-") as tmp:
         env = Env(root=ROOT, data=data, tmp=Path(tmp), sizes=args.size_map, seed=args.seed,
-                  fast_url=lambda: sink_for("fast").url, slow_url=lambda: sink_for("slow").url)
+                  fast_url=lambda: sink_for("fast").url, slow_url=lambda: sink_for("slow").url, sftpd=sftpd)
         try:
             for name in args.workloads:
                 print(f"== {name}", flush=True)
@@ -217,6 +226,8 @@ def main(argv: list[str] | None = None) -> int:
                 try:
                     if name in ("csv", "xml", "excel"):
                         batch = [file_workload(env, name)]
+                    elif name == "sftp":
+                        batch = [sftp_workload(env)]
                     elif name == "odbc":
                         batch = [odbc_workload(env)]
                     elif name == "latency":
@@ -241,6 +252,8 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             for s in sinks.values():
                 s.stop()
+            for server in servers:
+                server.stop()
     if pin:
         notes.append(f"clients pinned to CPU {cpus[0]}, the sink to CPU {cpus[-1]} (one core each)")
     notes.append(f"sizes: {', '.join(f'{k}={v:,}' for k, v in args.size_map.items())}; seed {args.seed}; "

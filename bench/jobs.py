@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from bench.mapping import MAPPING_TOML
+from bench.sftpd import Sftpd
 
 
 def _s(value: str) -> str:
@@ -27,6 +28,19 @@ transport = {{ kind = "local" }}
 path = {_s(str(data_file.parent.resolve()))}
 pattern = [{_s(data_file.name)}]
 format = {formats[fmt]}
+after = {{ success = "leave", failure = "leave" }}
+'''
+
+
+def sftp_source(server: Sftpd, data_file: Path) -> str:
+    """The csv workload's file source, over SFTP from the bench's sshd (host key checked)."""
+    return f'''
+[flows.source]
+kind = "files"
+transport = {{ kind = "sftp", host = {_s(server.host)}, port = {server.port}, username = {_s(server.user)}, key_file = {_s(server.key_file)}, known_hosts = {_s(server.known_hosts)} }}
+path = {_s(str(data_file.parent.resolve()))}
+pattern = [{_s(data_file.name)}]
+format = {{ kind = "csv", encoding = "cp1252", delimiter = ";" }}
 after = {{ success = "leave", failure = "leave" }}
 '''
 

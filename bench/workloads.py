@@ -10,15 +10,17 @@ from typing import Literal
 
 from bench import datagen, jobs
 from bench.availability import has_module, missing_parts, postgres_odbc_problem
+from bench.sftpd import Sftpd
+from bench.sftpd import problem as sftpd_problem
 
 Role = Literal["legacy_bridge", "alternative", "ceiling"]
 PY = sys.executable
 
-DEFAULT_SIZES = {"csv": 1_000_000, "xml": 500_000, "excel": 200_000, "odbc": 1_000_000,
+DEFAULT_SIZES = {"csv": 1_000_000, "sftp": 1_000_000, "xml": 500_000, "excel": 200_000, "odbc": 1_000_000,
                  "latency": 400_000, "http": 200_000, "mapping": 1_000_000, "per_record": 20_000}
-QUICK_SIZES = {"csv": 2_000, "xml": 1_000, "excel": 500, "odbc": 2_000,
+QUICK_SIZES = {"csv": 2_000, "sftp": 2_000, "xml": 1_000, "excel": 500, "odbc": 2_000,
                "latency": 2_000, "http": 2_000, "mapping": 5_000, "per_record": 200}
-WORKLOADS = ["csv", "xml", "excel", "odbc", "latency", "http", "mapping"]
+WORKLOADS = ["csv", "sftp", "xml", "excel", "odbc", "latency", "http", "mapping"]
 LATENCY_CONCURRENCY = (1, 8, 32)
 HTTP_CONCURRENCY = (1, 4, 8)
 PG_DSN = "host=127.0.0.1 port=5432 dbname=test user=postgres"
@@ -55,6 +57,7 @@ class Env:
     seed: int
     fast_url: Callable[[], str]
     slow_url: Callable[[], str]
+    sftpd: Callable[[], Sftpd] | None = None  # the bench's sshd, started on first use
 
 
 def _lb(env: Env, label: str, source_toml: str, url: str, concurrency: int, expect: int) -> Tool:
@@ -133,6 +136,33 @@ def file_workload(env: Env, fmt: str) -> Workload:
         w.tools.append(_ceiling("openpyxl", str(path), n, "openpyxl read-only alone"))
         w.tools.append(_ceiling("calamine", str(path), n, "python-calamine alone (whole sheet)",
                                 needs="python_calamine"))
+    return w
+
+
+def sftp_workload(env: Env) -> Workload:
+    """The CSV drop of the csv workload, fetched from a real OpenSSH sshd (bench/sftpd.py) on
+    the sink's core: what the SFTP transport adds to the local path, against a team's paramiko
+    script and the downloads alone."""
+    n = env.sizes["sftp"]
+    w = Workload("sftp")
+    problem = sftpd_problem()
+    if problem or env.sftpd is None:
+        w.unavailable = f"not available: {problem or 'no sshd'}"
+        return w
+    path = datagen.write_csv(env.data / f"customers_{n}_{env.seed}.csv", n, env.seed)
+    server = env.sftpd()
+    url = env.fast_url()
+    blocked = _not_yet("csv", ["files", "csv", "sftp"])
+    if blocked:
+        w.tools.append(Tool("legacy_bridge", "legacy_bridge", None, n, unavailable=blocked))
+    else:
+        w.tools.append(_lb(env, "lb-sftp", jobs.sftp_source(server, path), url, 4, n))
+    drop = server.url(path)
+    w.tools.append(Tool("hand-written (paramiko get, then requests, batches of 100)", "alternative",
+                        _alt("handwritten", "--format", "sftp-csv", "--source", drop, "--url", url), n,
+                        unavailable=None if has_module("requests") else "not installed: requests (the bench extra)"))
+    w.tools.append(_ceiling("sftp-paramiko", drop, n, "paramiko download alone (prefetch)"))
+    w.tools.append(_ceiling("sftp-openssh", drop, n, "OpenSSH sftp client download alone"))
     return w
 
 

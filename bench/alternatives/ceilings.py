@@ -1,9 +1,10 @@
 """Ceilings: the fastest reader of each format alone, and building the request bodies alone.
 
-    python -m bench.alternatives.ceilings WHAT --source FILE|CONNECTION [--table T]
+    python -m bench.alternatives.ceilings WHAT --source FILE|CONNECTION|SFTP-URL [--table T]
 
 WHAT: csv-reader, xml-iterparse, openpyxl, calamine, pyodbc, arrow-odbc, bodies (read the
-CSV, map by hand, ``json.dumps`` bodies of 100, send nothing).  Prints ``{"records": n}``.
+CSV, map by hand, ``json.dumps`` bodies of 100, send nothing), sftp-paramiko and sftp-openssh
+(download a CSV drop alone, counting its lines).  Prints ``{"records": n}``.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import argparse
 import csv
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 
 def csv_reader(source: str, table: str | None) -> int:
@@ -76,6 +77,47 @@ def arrow_odbc_fetch(source: str, table: str | None) -> int:
     return sum(batch.num_rows for batch in reader)
 
 
+def _records_in(chunks: Iterator[bytes]) -> int:
+    """The records of a CSV with one header line, counted by line ends as its bytes arrive."""
+    return sum(chunk.count(b"\n") for chunk in chunks) - 1
+
+
+def sftp_paramiko(source: str, table: str | None) -> int:
+    """Download alone, through paramiko with read-ahead (prefetch), nothing written to disk."""
+    import paramiko
+
+    from bench.alternatives.readers import sftp_target
+
+    host, port, user, path, key, known_hosts = sftp_target(source)
+    client = paramiko.SSHClient()
+    client.load_host_keys(known_hosts)
+    client.set_missing_host_key_policy(paramiko.RejectPolicy())
+    client.connect(host, port=port, username=user, key_filename=key, allow_agent=False, look_for_keys=False)
+    try:
+        with client.open_sftp() as sftp, sftp.open(path, "rb") as f:
+            f.prefetch(f.stat().st_size)
+            return _records_in(iter(lambda: f.read(1 << 20), b""))
+    finally:
+        client.close()
+
+
+def sftp_openssh(source: str, table: str | None) -> int:
+    """Download alone, through OpenSSH's own sftp client (C), to a temporary file."""
+    import subprocess
+    import tempfile
+
+    from bench.alternatives.readers import sftp_target
+
+    host, port, user, path, key, known_hosts = sftp_target(source)
+    with tempfile.TemporaryDirectory() as tmp:
+        local = f"{tmp}/drop.csv"
+        subprocess.run(["sftp", "-q", "-b", "-", "-P", str(port), "-i", key, "-o", f"UserKnownHostsFile={known_hosts}",
+                        "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", f"{user}@{host}"],
+                       input=f'get "{path}" "{local}"\n', text=True, check=True, capture_output=True)
+        with open(local, "rb") as f:
+            return _records_in(iter(lambda: f.read(1 << 20), b""))
+
+
 def bodies(source: str, table: str | None) -> int:
     from bench.alternatives.readers import iter_csv
     from bench.mapping import hubspot_input
@@ -96,6 +138,7 @@ def bodies(source: str, table: str | None) -> int:
 CEILINGS: dict[str, Callable[[str, str | None], int]] = {
     "csv-reader": csv_reader, "xml-iterparse": xml_iterparse, "openpyxl": openpyxl_rows,
     "calamine": calamine_rows, "pyodbc": pyodbc_fetch, "arrow-odbc": arrow_odbc_fetch, "bodies": bodies,
+    "sftp-paramiko": sftp_paramiko, "sftp-openssh": sftp_openssh,
 }
 
 

@@ -2,7 +2,8 @@
 
     python -m bench.alternatives.handwritten --format csv --source FILE --url URL [--per-record --limit N]
 
-Reads rows (csv.DictReader, lxml iterparse, openpyxl read-only or pyodbc), maps the 12
+Reads rows (csv.DictReader, lxml iterparse, openpyxl read-only or pyodbc; a CSV on an SFTP
+server is downloaded with paramiko first), maps the 12
 fields by hand, and posts HubSpot batch-upsert bodies of 100 with ``requests.Session``
 and ``json.dumps``, one call at a time.  ``--per-record`` posts one record per call (the
 reference for scripts that never batched).  Prints ``{"records": n, "calls": n}``.
@@ -21,8 +22,8 @@ from bench.mapping import OBJECT_PATH, hubspot_input
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.alternatives.handwritten")
-    p.add_argument("--format", required=True, choices=["csv", "xml", "excel", "odbc"])
-    p.add_argument("--source", required=True, help="file path, or ODBC connection string")
+    p.add_argument("--format", required=True, choices=["csv", "xml", "excel", "odbc", "sftp-csv"])
+    p.add_argument("--source", required=True, help="file path, ODBC connection string, or sftp:// URL")
     p.add_argument("--table")
     p.add_argument("--url", required=True, help="base URL of the sink")
     p.add_argument("--batch", type=int, default=100)

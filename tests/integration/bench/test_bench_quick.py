@@ -58,6 +58,38 @@ def test_quick_bench_measures_the_http_target_and_latency(tmp_path: Path) -> Non
     assert "count check" not in text and "failed (exit" not in text, text
 
 
+@pytest.mark.sshd
+@pytest.mark.usefixtures("bench_extra")
+def test_quick_bench_fetches_the_csv_drop_over_sftp_from_a_real_sshd(tmp_path: Path) -> None:
+    from bench.sftpd import problem
+
+    if problem() and os.environ.get("LEGACY_BRIDGE_REQUIRE_BENCH") != "1":
+        pytest.skip(f"the SFTP workload needs {problem()}")
+    before = set(_running("lb-bench-sshd-"))
+    proc, out = run_bench(tmp_path, "--only", "sftp")
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    text = out.read_text(encoding="utf-8")
+    for tool in ("| sftp | legacy_bridge (concurrency 4) |", "| sftp | hand-written (paramiko get",
+                 "| sftp | ceiling: paramiko download alone", "| sftp | ceiling: OpenSSH sftp client download alone"):
+        assert tool in text, f"{tool} missing from\n{text}"
+    # each tool delivered or counted every record of the drop; the bench's sshd is gone afterwards
+    assert "count check" not in text and "failed (exit" not in text and "not available" not in text, text
+    assert set(_running("lb-bench-sshd-")) <= before
+
+
+def _running(marker: str) -> list[str]:
+    """Command lines of the processes whose command line holds ``marker``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            args = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if entry.name.isdigit() and marker in args:
+            found.append(args)
+    return found
+
+
 def test_unknown_workload_is_refused_with_the_known_ones(tmp_path: Path) -> None:
     proc, out = run_bench(tmp_path, "--only", "parquet")
     assert proc.returncode == 2
