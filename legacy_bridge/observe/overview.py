@@ -11,7 +11,7 @@ from legacy_bridge.config.loader import LoadedJob
 from legacy_bridge.state.base import RunRecord, StateStore
 
 SUCCESS = ("ok", "rejects")
-HEALTH = {"ok": "ok", "rejects": "warn", "running": "ok", "never run": "warn",
+HEALTH = {"ok": "ok", "rejects": "warn", "running": "ok", "never run": "warn", "disabled": "ok",
           "failed": "fail", "interrupted": "warn", "late": "fail"}
 HISTORY_SCAN = 200  # how far back to look for the last success
 
@@ -66,9 +66,11 @@ def flow_status(job: LoadedJob, flow: Any, store: StateStore, now: datetime,
     max_lag = getattr(flow, "max_lag", None)
     success_at = success.ended if success else None
     lag_s = _age_s(success_at, now)
-    late = max_lag is not None and last is not None and (lag_s is None or lag_s > float(max_lag))
+    late = flow.enabled and max_lag is not None and last is not None and (lag_s is None or lag_s > float(max_lag))
     if lease is not None:
-        state = "running"
+        state = "running"  # an ad-hoc run of a disabled flow too
+    elif not flow.enabled:
+        state = "disabled"  # switched off in its job file: not a warning, whatever it did before
     elif last is None:
         state = "never run"
     elif late and last.status in SUCCESS:

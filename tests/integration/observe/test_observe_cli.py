@@ -101,6 +101,16 @@ def test_status_and_history_report_counts_lag_and_rejects(project: Project,
     assert "orders_archive" in table and "LAG" in table
 
 
+def test_status_says_a_flow_switched_off_in_its_job_file_is_disabled_not_waiting(project: Project) -> None:
+    project.write_job("erp_to_crm", (ROOT / "jobs" / "erp_to_crm.toml").read_text(encoding="utf-8"))
+    status = status_of(project)
+    assert status["orders_sftp"]["enabled"] is False  # enabled = false in the demo job
+    assert (status["orders_sftp"]["state"], status["orders_sftp"]["health"]) == ("disabled", "ok")
+    assert (status["customers"]["state"], status["customers"]["health"]) == ("never run", "warn")
+    table = [line for line in project.cli("status").stdout.splitlines() if "orders_sftp" in line]
+    assert len(table) == 1 and "disabled" in table[0] and "never run" not in table[0]
+
+
 def test_metrics_file_holds_the_figures_of_the_run(project: Project, webhook_receiver: WebhookReceiver) -> None:
     project.write_job("erp_to_crm", job_toml(webhook_receiver.url))
     fill_drop(project.root)
