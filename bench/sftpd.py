@@ -19,6 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from legacy_bridge.sandbox import procs
+
 SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
 
 CONFIG = """\
@@ -86,13 +88,7 @@ class Sftpd:
                 f"?key={self.key_file}&known_hosts={self.known_hosts}")
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        procs.stop(self.proc)
         if self.proc.stderr is not None:
             self.proc.stderr.close()
         shutil.rmtree(self.dir, ignore_errors=True)

@@ -11,6 +11,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from legacy_bridge.sandbox import procs
+
 
 class Sink:
     def __init__(self, root: Path, delay_ms: float, cpus: set[int] | None) -> None:
@@ -39,9 +41,4 @@ class Sink:
         return dict(self._call("GET", "/stats"))
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        procs.stop(self.proc)

@@ -20,6 +20,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from legacy_bridge.sandbox import procs
+
 
 class SandboxProcess:
     """The sandbox as a child process on a free 127.0.0.1 port.
@@ -125,13 +127,7 @@ class SandboxProcess:
     # --- lifetime ----------------------------------------------------------------------
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        procs.stop(self.proc)
         if self.proc.stdout is not None:
             self.proc.stdout.close()
         self._log.close()
