@@ -17,6 +17,7 @@ committed before the run fails.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections import deque
@@ -386,7 +387,8 @@ class FlowRun:
 
 
 def _short(value: Any) -> str:
-    text = "none" if value is None else str(value)
+    """A watermark for the log, written as ``status`` shows it (JSON, not Python's repr)."""
+    text = "none" if value is None else value if isinstance(value, str) else json.dumps(value, default=str)
     return text if len(text) < 120 else text[:117] + "..."
 
 

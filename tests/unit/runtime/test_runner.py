@@ -15,7 +15,7 @@ from legacy_bridge.errors import DatabaseError, TargetRetryable
 from legacy_bridge.mapping import Mapper
 from legacy_bridge.records import Batch, Checkpoint, Delivery, MappedBatch, Payload, Reject
 from legacy_bridge.runtime.context import FlowContext
-from legacy_bridge.runtime.runner import FlowRun, RunOptions, exit_code
+from legacy_bridge.runtime.runner import FlowRun, RunOptions, _short, exit_code
 from legacy_bridge.state import open_store
 from legacy_bridge.state.base import StateStore
 
@@ -242,3 +242,10 @@ def test_when_reading_and_delivering_both_fail_the_run_reports_the_reading_and_l
     assert result.status == "failed" and "dropped the connection" in (result.error or "")
     assert any("failed too" in r.getMessage() and "503" in r.getMessage() for r in caplog.records)
     assert store.get_watermark("job", "flow") == 30  # batches 1-3 acknowledged, 4 failed
+
+
+def test_the_run_log_shows_a_watermark_as_status_does() -> None:
+    """A cursor of several columns, a timestamp and a key, reads in the log as ``status`` shows it."""
+    assert _short(["2019-11-17 02:00:00", "WOLZA"]) == '["2019-11-17 02:00:00", "WOLZA"]'
+    assert _short(None) == "none" and _short("ORDERS_1.csv") == "ORDERS_1.csv" and _short(42) == "42"
+    assert len(_short(["x" * 300])) == 120
