@@ -13,7 +13,7 @@ def _s(value: str) -> str:
     return json.dumps(value)  # a TOML basic string
 
 
-def files_source(data_file: Path, fmt: str) -> str:
+def files_source(data_file: Path, fmt: str, transport: str = '{ kind = "local" }') -> str:
     formats = {
         "csv": '{ kind = "csv", encoding = "cp1252", delimiter = ";" }',
         "xml": '{ kind = "xml", record = "Customer" }',
@@ -24,7 +24,7 @@ def files_source(data_file: Path, fmt: str) -> str:
     return f'''
 [flows.source]
 kind = "files"
-transport = {{ kind = "local" }}
+transport = {transport}
 path = {_s(str(data_file.parent.resolve()))}
 pattern = [{_s(data_file.name)}]
 format = {formats[fmt]}
@@ -34,15 +34,9 @@ after = {{ success = "leave", failure = "leave" }}
 
 def sftp_source(server: Sftpd, data_file: Path) -> str:
     """The csv workload's file source, over SFTP from the bench's sshd (host key checked)."""
-    return f'''
-[flows.source]
-kind = "files"
-transport = {{ kind = "sftp", host = {_s(server.host)}, port = {server.port}, username = {_s(server.user)}, key_file = {_s(server.key_file)}, known_hosts = {_s(server.known_hosts)} }}
-path = {_s(str(data_file.parent.resolve()))}
-pattern = [{_s(data_file.name)}]
-format = {{ kind = "csv", encoding = "cp1252", delimiter = ";" }}
-after = {{ success = "leave", failure = "leave" }}
-'''
+    transport = (f'{{ kind = "sftp", host = {_s(server.host)}, port = {server.port}, username = {_s(server.user)}, '
+                 f'key_file = {_s(server.key_file)}, known_hosts = {_s(server.known_hosts)} }}')
+    return files_source(data_file, "csv", transport)
 
 
 def odbc_source(connection: str, table: str) -> str:

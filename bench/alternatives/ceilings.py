@@ -84,15 +84,9 @@ def _records_in(chunks: Iterator[bytes]) -> int:
 
 def sftp_paramiko(source: str, table: str | None) -> int:
     """Download alone, through paramiko with read-ahead (prefetch), nothing written to disk."""
-    import paramiko
+    from bench.alternatives.readers import sftp_connect
 
-    from bench.alternatives.readers import sftp_target
-
-    host, port, user, path, key, known_hosts = sftp_target(source)
-    client = paramiko.SSHClient()
-    client.load_host_keys(known_hosts)
-    client.set_missing_host_key_policy(paramiko.RejectPolicy())
-    client.connect(host, port=port, username=user, key_filename=key, allow_agent=False, look_for_keys=False)
+    client, path = sftp_connect(source)
     try:
         with client.open_sftp() as sftp, sftp.open(path, "rb") as f:
             f.prefetch(f.stat().st_size)

@@ -61,12 +61,9 @@ def sftp_target(url: str) -> tuple[str, int, str, str, str, str]:
     return u.hostname or "", u.port or 22, u.username or "", u.path, query["key"][0], query["known_hosts"][0]
 
 
-def iter_sftp_csv(url: str) -> Iterator[dict[str, Any]]:
-    """What a team's script does with a drop on an SFTP server: paramiko, the host key checked,
-    the file downloaded whole (``get``, which reads ahead), then read like a local one."""
-    import os
-    import tempfile
-
+def sftp_connect(url: str) -> tuple[Any, str]:
+    """(paramiko SSHClient logged in with the key, the file's path) for a bench sftp:// URL; the
+    host key is checked against the URL's known_hosts, an unknown one refused."""
     import paramiko
 
     host, port, user, path, key, known_hosts = sftp_target(url)
@@ -74,15 +71,26 @@ def iter_sftp_csv(url: str) -> Iterator[dict[str, Any]]:
     client.load_host_keys(known_hosts)
     client.set_missing_host_key_policy(paramiko.RejectPolicy())
     client.connect(host, port=port, username=user, key_filename=key, allow_agent=False, look_for_keys=False)
+    return client, path
+
+
+def iter_sftp_csv(url: str) -> Iterator[dict[str, Any]]:
+    """What a team's script does with a drop on an SFTP server: paramiko, the host key checked,
+    the file downloaded whole (``get``, which reads ahead), then read like a local one."""
+    import os
+    import tempfile
+
+    client, path = sftp_connect(url)
     fd, local = tempfile.mkstemp(suffix=".csv")
     os.close(fd)
     try:
-        with client.open_sftp() as sftp:
-            sftp.get(path, local)
-        client.close()
+        try:
+            with client.open_sftp() as sftp:
+                sftp.get(path, local)
+        finally:
+            client.close()
         yield from iter_csv(local)
     finally:
-        client.close()
         os.unlink(local)
 
 
