@@ -50,14 +50,18 @@ cursor = ["CUSTNO"]
 '''
 
 
-def target(url: str, concurrency: int) -> str:
+SINK_TOKEN = "lb-bench-sink-token"  # the sink accepts any; not a word a log line holds otherwise
+
+
+def target(url: str, concurrency: int, token_file: Path) -> str:
+    """The hubspot target on the sink; its token referenced from a file, as the jobs/ folder's are."""
     return f'''
 [flows.target]
 kind = "hubspot"
 base_url = {_s(url)}
 object = "contacts"
 id_property = "erp_id"
-auth = {{ type = "bearer", token = "bench" }}
+auth = {{ type = "bearer", token = {_s("${file:" + str(token_file.resolve()) + "}")} }}
 batch_size = 100
 concurrency = {concurrency}
 '''
@@ -67,8 +71,10 @@ def write_job(project: Path, source_toml: str, url: str, concurrency: int) -> Pa
     """``project/jobs/bench.toml``: one flow, source -> the 12-field mapping -> hubspot -> the sink."""
     jobs = project / "jobs"
     jobs.mkdir(parents=True, exist_ok=True)
+    token_file = project / "sink.token"
+    token_file.write_text(SINK_TOKEN + "\n", encoding="utf-8")
     text = (f'name = "bench"\ndescription = "scripts/bench workload"\n\n[[flows]]\nname = "customers"\n'
-            f"{source_toml}{MAPPING_TOML}{target(url, concurrency)}")
+            f"{source_toml}{MAPPING_TOML}{target(url, concurrency, token_file)}")
     path = jobs / "bench.toml"
     path.write_text(text, encoding="utf-8")
     return path

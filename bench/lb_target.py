@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.datagen import COLUMNS, rows
+from bench.jobs import SINK_TOKEN
 from bench.mapping import MAPPING_TOML
 
 
@@ -43,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     from legacy_bridge.targets.profiles.hubspot import HubSpotSpec, build
 
     spec = HubSpotSpec.model_validate({"kind": "hubspot", "base_url": args.url, "object": "contacts",
-                                       "id_property": "erp_id", "auth": {"type": "bearer", "token": "bench"},
+                                       "id_property": "erp_id", "auth": {"type": "bearer", "token": SINK_TOKEN},
                                        "concurrency": args.concurrency})
     target = build(spec, Path("."))
     log = logging.LoggerAdapter(logging.getLogger("bench"), {})

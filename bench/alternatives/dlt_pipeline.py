@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     import requests
 
     session = requests.Session()
-    session.headers.update({"Authorization": "Bearer bench", "Content-Type": "application/json"})
+    session.headers.update({"Authorization": "Bearer lb-bench-sink-token", "Content-Type": "application/json"})
     url = args.url.rstrip("/") + OBJECT_PATH
     counts = {"records": 0, "calls": 0}
 

@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from bench.datagen import COLUMNS, rows
 from bench.mapping import OBJECT_PATH, hubspot_input
 
-HEADERS = {"Authorization": "Bearer bench", "Content-Type": "application/json"}
+HEADERS = {"Authorization": "Bearer lb-bench-sink-token", "Content-Type": "application/json"}
 
 
 def make_bodies(count: int = 50) -> list[bytes]:
