@@ -152,11 +152,18 @@ def _blocks(reader: Reader, exprs: Sequence[str], window: Window, cap: int | Non
 
     spec = reader.spec
     opened = reader.open()
-    sql, params = select(opened.dialect, reader.shape, exprs, window)
-    expected = _describe(reader, exprs)
+    described = _describe(reader, exprs)
+    width = len(described) - len(exprs)
+    names = [name for name, *_ in described[:width]]
+    # a cursor expression that is a data column (a plain quoted name) is read from that column, not
+    # fetched twice: one column less through the driver (~0.3 s CPU per million rows in the bench)
+    found = {i: names.index(n) for i, e in enumerate(exprs) for n in names if opened.dialect.ident(n) == e}
+    carried = [i for i in range(len(exprs)) if i not in found]
+    expected = described[:width] + [described[width + i] for i in carried]
+    where = [found[i] if i in found else width + carried.index(i) for i in range(len(exprs))]
+    sql, params = select(opened.dialect, reader.shape, exprs, window, carried=carried)
     stream = _open(reader, sql, _texts(params), cap)
     try:
-        width = len(expected) - len(exprs)
         plan = _plan(stream.schema, expected, psql="psqlodbc" in opened.driver.lower())
         pending: list[Any] = []
         rows = 0
@@ -169,7 +176,7 @@ def _blocks(reader: Reader, exprs: Sequence[str], window: Window, cap: int | Non
                 whole = pending[0] if len(pending) == 1 else pa.concat_batches(pending)
                 block, rest = whole.slice(0, BLOCK_ROWS), whole.slice(BLOCK_ROWS)
                 pending, rows = ([rest] if rest.num_rows else []), rest.num_rows
-                yield _data(block, width, plan, spec.trim_char), _Cursors(block, width)
+                yield _data(block, width, plan, spec.trim_char), _Cursors(block, where)
             if part is None:
                 return
     finally:
@@ -298,8 +305,8 @@ class _Cursors:
     """The cursor tuple of each row of a block, made when asked for: a checkpoint needs only the
     tuple of the last row of each unit (converting every row cost ~0.2 s per million rows)."""
 
-    def __init__(self, block: Any, width: int) -> None:
-        self._columns = [block.column(i) for i in range(width, block.num_columns)]
+    def __init__(self, block: Any, columns: Sequence[int]) -> None:
+        self._columns = [block.column(i) for i in columns]  # the block's columns of the cursor, in order
         self._n = int(block.num_rows)
 
     def __len__(self) -> int:

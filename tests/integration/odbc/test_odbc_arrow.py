@@ -140,6 +140,23 @@ def test_a_run_stopped_after_k_rows_resumes_at_row_k(pg, odbc_store, stop_at):
     assert typed(first.rows + rest.rows) == typed(everything.rows)
 
 
+def test_cursor_columns_outside_the_data_columns_or_behind_a_fallback_resume_exactly(pg, odbc_store):
+    # a cursor column that is a data column is read from it (fetched once); "changed" left out of
+    # `columns`, or behind COALESCE, is fetched as an extra column: both kinds in one cursor
+    table = make_table(pg)
+    pg.execute(f'UPDATE "{table}" SET "changed" = NULL WHERE "id" % 9 = 0')
+    for flow, opts in {"narrow": {"columns": ["id", "name"], "cursor": ["changed", "id"]},
+                       "fallback": {"cursor": ["changed", "id"], "cursor_fallback": "ms"}}.items():
+        opts = {"table": table, **opts}
+        first = run(pg, odbc_store, flow=flow, unit=500, stop_after_rows=6_000, **opts)
+        rest = run(pg, odbc_store, flow=flow, unit=500, **opts)
+        everything = run(pg, odbc_store, flow=flow + "_rows", columnar=False, **opts)
+        assert first.columnar and rest.columnar and len(first.rows) == 6_000
+        assert list(first.rows[0]) == (opts.get("columns") or list(everything.rows[0]))
+        assert typed(first.rows + rest.rows) == typed(everything.rows)
+        assert odbc_store.get_watermark("odbc_test", flow) == odbc_store.get_watermark("odbc_test", flow + "_rows")
+
+
 def test_lookback_and_diff_read_row_by_row(pg, odbc_store):
     table = make_table(pg, 3000)
     looked = run(pg, odbc_store, flow="lb", table=table, cursor=["changed", "id"], lookback="5m")
