@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bench.mapping import MAPPING_TOML
+from bench.mapping import MAPPING_TOML, SINK_TOKEN
 from bench.sftpd import Sftpd
 
 
@@ -48,9 +48,6 @@ table = {_s(table)}
 mode = "incremental"
 cursor = ["CUSTNO"]
 '''
-
-
-SINK_TOKEN = "lb-bench-sink-token"  # the sink accepts any; not a word a log line holds otherwise
 
 
 def target(url: str, concurrency: int, token_file: Path) -> str:

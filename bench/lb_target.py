@@ -19,8 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.datagen import COLUMNS, rows
-from bench.jobs import SINK_TOKEN
-from bench.mapping import MAPPING_TOML
+from bench.mapping import MAPPING_TOML, SINK_TOKEN
 
 
 def payloads(count: int) -> list[Any]:

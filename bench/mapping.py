@@ -15,6 +15,7 @@ from bench.datagen import COUNTRIES, STATUS
 
 ID_PROPERTY = "erp_id"
 OBJECT_PATH = "/crm/v3/objects/contacts/batch/upsert"
+SINK_TOKEN = "lb-bench-sink-token"  # every tool's bearer token; the sink accepts any, and no log line holds it otherwise
 
 
 def _inline_table(values: dict[str, str]) -> str:

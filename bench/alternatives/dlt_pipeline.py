@@ -16,7 +16,7 @@ import sys
 from typing import Any
 
 from bench.alternatives.readers import open_rows
-from bench.mapping import ID_PROPERTY, OBJECT_PATH, properties
+from bench.mapping import ID_PROPERTY, OBJECT_PATH, SINK_TOKEN, properties
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     import requests
 
     session = requests.Session()
-    session.headers.update({"Authorization": "Bearer lb-bench-sink-token", "Content-Type": "application/json"})
+    session.headers.update({"Authorization": "Bearer " + SINK_TOKEN, "Content-Type": "application/json"})
     url = args.url.rstrip("/") + OBJECT_PATH
     counts = {"records": 0, "calls": 0}
 

@@ -17,7 +17,7 @@ import sys
 from itertools import islice
 
 from bench.alternatives.readers import open_rows
-from bench.mapping import OBJECT_PATH, hubspot_input
+from bench.mapping import OBJECT_PATH, SINK_TOKEN, hubspot_input
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     import requests
 
     session = requests.Session()
-    session.headers.update({"Authorization": "Bearer lb-bench-sink-token", "Content-Type": "application/json"})
+    session.headers.update({"Authorization": "Bearer " + SINK_TOKEN, "Content-Type": "application/json"})
     url = args.url.rstrip("/") + OBJECT_PATH
     size = 1 if args.per_record else args.batch
     rows = open_rows(args.format, args.source, args.table)

@@ -15,9 +15,9 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from bench.datagen import COLUMNS, rows
-from bench.mapping import OBJECT_PATH, hubspot_input
+from bench.mapping import OBJECT_PATH, SINK_TOKEN, hubspot_input
 
-HEADERS = {"Authorization": "Bearer lb-bench-sink-token", "Content-Type": "application/json"}
+HEADERS = {"Authorization": "Bearer " + SINK_TOKEN, "Content-Type": "application/json"}
 
 
 def make_bodies(count: int = 50) -> list[bytes]:
