@@ -154,13 +154,18 @@ def _blocks(reader: Reader, exprs: Sequence[str], window: Window, cap: int | Non
     opened = reader.open()
     described = _describe(reader, exprs)
     width = len(described) - len(exprs)
-    names = [name for name, *_ in described[:width]]
     # a cursor expression that is a data column (a plain quoted name) is read from that column, not
     # fetched twice: one column less through the driver (~0.3 s CPU per million rows in the bench)
-    found = {i: names.index(n) for i, e in enumerate(exprs) for n in names if opened.dialect.ident(n) == e}
-    carried = [i for i in range(len(exprs)) if i not in found]
+    data = {opened.dialect.ident(name): j for j, (name, *_) in enumerate(described[:width])}
+    where: list[int] = []  # per cursor expression, its column in each fetched block
+    carried: list[int] = []  # the expressions fetched as extra columns, after the data columns
+    for i, expr in enumerate(exprs):
+        if expr in data:
+            where.append(data[expr])
+        else:
+            where.append(width + len(carried))
+            carried.append(i)
     expected = described[:width] + [described[width + i] for i in carried]
-    where = [found[i] if i in found else width + carried.index(i) for i in range(len(exprs))]
     sql, params = select(opened.dialect, reader.shape, exprs, window, carried=carried)
     stream = _open(reader, sql, _texts(params), cap)
     try:
