@@ -366,8 +366,9 @@ class FlowRun:
             for reject in rejects:
                 self.log.warning("rejected %s%s%s: %s", reject.origin, f" {reject.position}" if reject.position else "",
                                  f" key {reject.key}" if reject.key else "", reject.reason)
-            with self._source_lock:
-                source.committed(item.batch, ctx)
+            if source.acts_on_commit(item.batch):
+                with self._source_lock:
+                    source.committed(item.batch, ctx)
             if gone and self.deletes is not None:
                 self.counts.add(send_deletes(ctx, self.deletes, gone, item.batch.origin))
 

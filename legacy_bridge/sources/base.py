@@ -16,7 +16,14 @@ class Source(Protocol):
         ...
 
     def committed(self, batch: Batch, ctx: FlowContext) -> None:
-        """Called after ``batch``'s checkpoint was committed (e.g. archive a finished file)."""
+        """Called after ``batch``'s checkpoint was committed (e.g. archive a finished file), on the
+        delivering thread, under the lock the reading thread holds while it advances ``batches``."""
+        ...
+
+    def acts_on_commit(self, batch: Batch) -> bool:
+        """Whether ``committed`` has anything to do for ``batch``; False spares the delivering thread
+        the lock, which it would otherwise wait for while the reading thread fetches the next block.
+        Asked without the lock, while ``batches`` may be running: it looks at the batch alone."""
         ...
 
     def close(self) -> None: ...

@@ -139,6 +139,10 @@ class FilesSource:
             except TransportError as exc:
                 ctx.log.warning("skipping %s for this run: %s", cand.file.name, exc)
 
+    def acts_on_commit(self, batch: Batch) -> bool:
+        progress = batch.checkpoint.file
+        return progress is not None and progress.finished  # the file's last batch: archive or quarantine it
+
     def committed(self, batch: Batch, ctx: FlowContext) -> None:
         progress = batch.checkpoint.file
         if progress is None or not progress.finished:

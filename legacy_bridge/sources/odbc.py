@@ -70,6 +70,9 @@ class OdbcSource:
     def committed(self, batch: Batch, ctx: FlowContext) -> None:
         return None
 
+    def acts_on_commit(self, batch: Batch) -> bool:
+        return False  # the checkpoint is the whole story: nothing to archive
+
     def close(self) -> None:
         if self._reader is not None:
             self._reader.close()

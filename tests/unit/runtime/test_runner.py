@@ -46,6 +46,9 @@ class ListSource:
     def committed(self, batch: Batch, ctx: FlowContext) -> None:
         self.committed_seqs.append(batch.seq)
 
+    def acts_on_commit(self, batch: Batch) -> bool:
+        return True
+
     def close(self) -> None:
         pass
 
