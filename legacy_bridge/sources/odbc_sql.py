@@ -135,16 +135,18 @@ class Window:
 
 
 def select(d: Dialect, shape: Shape, exprs: Sequence[str], window: Window,
-           limit: int | None = None, carried: Sequence[int] | None = None) -> tuple[str, list[Any]]:
+           limit: int | None = None, carried: Sequence[int] | None = None,
+           columns: str | None = None) -> tuple[str, list[Any]]:
     """``SELECT <columns>, <cursor exprs> FROM <source> WHERE ... ORDER BY <cursor exprs>``.
 
     The cursor expressions come last, aliased ``lb_k0``, ``lb_k1``...: the caller splits them
     off each row.  ``carried``: the indexes of the expressions selected (default all; a caller
-    that finds a cursor column among the data columns reads it from there instead).  Without
+    that finds a cursor column among the data columns reads it from there instead); ``columns``:
+    the select list in place of the shape's (the Arrow path's packed text columns).  Without
     cursor expressions the rows come in the database's order."""
     keep = range(len(exprs)) if carried is None else carried
     extra = "".join(f", {exprs[i]} AS lb_k{i}" for i in keep)
-    sql = f"SELECT {shape.select_list(d)}{extra} FROM {shape.source(d)} lb_src"
+    sql = f"SELECT {columns or shape.select_list(d)}{extra} FROM {shape.source(d)} lb_src"
     conds: list[str] = []
     params: list[Any] = []
     if shape.where:

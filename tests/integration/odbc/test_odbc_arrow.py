@@ -5,6 +5,7 @@ Arrow cannot give the same values."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -14,8 +15,10 @@ from typing import Any
 import pytest
 
 from legacy_bridge.records import Counts
+from legacy_bridge.sources import odbc_arrow
 from legacy_bridge.sources.odbc import OdbcSource, OdbcSpec
-from legacy_bridge.sources.odbc_arrow import BLOCK_ROWS, TEXT_CAP
+from legacy_bridge.sources.odbc_arrow import BLOCK_ROWS, PACK_CAP, TEXT_CAP
+from legacy_bridge.sources.odbc_read import Reader
 from tests.fixtures.odbc import OdbcDatabase, flow_context
 
 pytest.importorskip("arrow_odbc")
@@ -207,6 +210,71 @@ def test_a_value_longer_than_the_text_cap_but_within_the_declared_size_stays_on_
     assert sorted(r["id"] for r in got.rows) == list(range(1, N + 1))  # nothing read twice, nothing skipped
     assert [r["name"] for r in got.rows if r["id"] == 15000] == [long_name]
     assert odbc_store.get_watermark("odbc_test", "capped") == odbc_store.get_watermark("odbc_test", "rows")
+
+
+def packed_columns(db: OdbcDatabase, table: str) -> list[str] | None:
+    """The columns the Arrow read packs into one value per row (None: it packs none)."""
+    spec = OdbcSpec.model_validate({"kind": "odbc", "connection": db.connection, "table": table, "mode": "full"})
+    reader = Reader(spec, {"job": "t", "flow": "t", "table": table})
+    try:
+        packing = odbc_arrow._packing(reader, odbc_arrow._describe(reader, []))
+        return None if packing is None else [packing.names[j] for j in packing.packed]
+    finally:
+        reader.close()
+
+
+UNPACKED = "reading on with the text columns unpacked"
+
+
+def test_text_varchar_and_char_columns_travel_packed_and_come_back_exactly(pg, odbc_store, caplog):
+    # one value per row through the driver instead of one per column; NULL and '' stay apart, CHAR
+    # keeps its padding until trim_char, and other types (JSON here) are fetched as columns
+    table = make_table(pg)
+    pg.execute(f'ALTER TABLE "{table}" ADD COLUMN "doc" JSON, ADD COLUMN "note" TEXT')
+    pg.execute(f"""UPDATE "{table}" SET "doc" = json_build_object('i', "id"),
+                   "note" = CASE "id" % 3 WHEN 0 THEN '' WHEN 1 THEN NULL ELSE 'a;b|c"d' END""")
+    assert packed_columns(pg, table) == ["name", "vc", "code", "note"]
+    caplog.set_level(logging.DEBUG, "tests.odbc")
+    for trim in (True, False):
+        opts = {"table": table, "mode": "full", "key": ["id"], "trim_char": trim}
+        arrow = run(pg, odbc_store, flow=f"arrow{trim}", **opts)
+        rows = run(pg, odbc_store, flow=f"rows{trim}", columnar=False, **opts)
+        assert arrow.columnar and typed(arrow.rows) == typed(rows.rows)
+        assert [r["note"] for r in arrow.rows[:3]] == [None, 'a;b|c"d', ""]
+        assert arrow.rows[4]["code"] == ("C5" if trim else "C5    ") and arrow.rows[16]["code"] is None
+    assert UNPACKED not in caplog.text
+
+
+def test_a_value_holding_the_packing_separator_reads_on_unpacked_from_there(pg, odbc_store, caplog):
+    table = make_table(pg)
+    odd = "a\x1fb"
+    pg.execute(f'UPDATE "{table}" SET "vc" = ? WHERE "id" = 12000', [odd])
+    caplog.set_level(logging.DEBUG, "tests.odbc")
+    opts = {"table": table, "cursor": ["changed", "id"]}
+    got = run(pg, odbc_store, flow="sep", **opts)
+    want = run(pg, odbc_store, flow="rows", columnar=False, **opts)
+    assert UNPACKED in caplog.text and got.columnar  # still by Arrow, the columns fetched one by one
+    assert typed(got.rows) == typed(want.rows)
+    assert sorted(r["id"] for r in got.rows) == list(range(1, N + 1))  # nothing read twice, nothing skipped
+    assert [r["vc"] for r in got.rows if r["id"] == 12000] == [odd]
+    assert odbc_store.get_watermark("odbc_test", "sep") == odbc_store.get_watermark("odbc_test", "rows")
+
+
+def test_a_packed_row_wider_than_its_cap_reads_on_unpacked_at_the_text_cap(pg, odbc_store, caplog):
+    # nine 500-byte values: each fits TEXT_CAP, together they pass PACK_CAP
+    table = make_table(pg)
+    extra = [f"t{i}" for i in range(9)]
+    pg.execute(f'ALTER TABLE "{table}" ' + ", ".join(f'ADD COLUMN "{c}" TEXT' for c in extra))
+    pg.execute(f'UPDATE "{table}" SET ' + ", ".join(f"\"{c}\" = repeat('{i}', 500)" for i, c in enumerate(extra))
+               + ' WHERE "id" = 9000')
+    assert TEXT_CAP > 500 and PACK_CAP < 9 * 500
+    caplog.set_level(logging.DEBUG, "tests.odbc")
+    opts = {"table": table, "cursor": ["changed", "id"]}
+    got = run(pg, odbc_store, flow="wide", **opts)
+    want = run(pg, odbc_store, flow="rows", columnar=False, **opts)
+    assert UNPACKED in caplog.text and "declared column sizes" not in caplog.text and got.columnar
+    assert typed(got.rows) == typed(want.rows)
+    assert [r["t8"] for r in got.rows if r["id"] == 9000] == ["8" * 500]
 
 
 def test_other_drivers_read_row_by_row(odbc_db, odbc_store):
