@@ -39,9 +39,11 @@ if TYPE_CHECKING:
     from legacy_bridge.sources.odbc_read import Reader
 
 BLOCK_ROWS = 5_000  # rows per yielded block (and per arrow-odbc fetch when the row width allows)
-TRANSIT_BYTES = 8 << 20  # arrow-odbc's fetch buffer bound; fetches are joined into blocks (16 MB: 9 MB more RSS, no faster)
+# arrow-odbc's fetch buffer bound, twice over: the next fetch fills a second buffer on arrow-odbc's
+# thread while this one's rows are mapped (fetch_concurrently); fetches are joined into blocks
+TRANSIT_BYTES = 4 << 20
 TEXT_CAP = 512  # bytes per text value in transit on the first try; a longer value re-reads with the declared sizes
-PACK_CAP = 4096  # bytes per row of packed text values in transit; a longer row re-reads the columns unpacked
+PACK_CAP = 2048  # bytes per row of packed text in transit (at least 64 per packed column); a longer row reads on unpacked
 PACK_TYPES = ("text", "character varying", "character")  # PostgreSQL types packed (output text = psqlODBC's)
 MAX_PACKED = 62  # text columns packed at most (their NULL flags are the bits of one BIGINT)
 _SEP = "\x1f"  # ASCII unit separator: between the packed values of a row
@@ -182,7 +184,7 @@ def _blocks(reader: Reader, exprs: Sequence[str], window: Window, cap: int | Non
     packing = _packing(reader, described[:width]) if pack else None
     columns = None if packing is None else packing.select_list(opened.dialect)
     sql, params = select(opened.dialect, reader.shape, exprs, window, carried=carried, columns=columns)
-    stream = _open(reader, sql, _texts(params), PACK_CAP if packing is not None else cap)
+    stream = _open(reader, sql, _texts(params), cap if packing is None else packing.cap)
     try:
         schema = stream.schema if packing is None else packing.unpacked_schema(stream.schema)
         plan = _plan(schema, expected, psql="psqlodbc" in opened.driver.lower())
@@ -250,6 +252,7 @@ class _Packing:
         self.names, self.packed = names, packed
         self.slot = {j: i for i, j in enumerate(packed)}  # data column -> its place in the packed text
         self.at = len(names) - len(packed)  # the packed text's column in a fetched block (the flags follow)
+        self.cap = max(PACK_CAP, 64 * len(packed))  # transit bytes per row of packed text
         self.schema: Any = None
         self._positions: list[Any] = []
 
@@ -382,7 +385,7 @@ def _open(reader: Reader, sql: str, params: list[str | None], cap: int | None) -
             query=sql, connection_string=conn_str, parameters=params, batch_size=BLOCK_ROWS,
             max_bytes_per_batch=TRANSIT_BYTES, max_text_size=cap, login_timeout_sec=int(spec.login_timeout),
             query_timeout_sec=int(spec.query_timeout) or None, map_schema=_wide_floats,
-            payload_text_encoding=TextEncoding.AUTO, fetch_concurrently=False)
+            payload_text_encoding=TextEncoding.AUTO, fetch_concurrently=True)
     except Error as exc:
         raise _fail(exc, reader) from exc
 
