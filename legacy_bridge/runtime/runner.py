@@ -46,6 +46,7 @@ from legacy_bridge.state.base import RunStatus, StateStore
 from legacy_bridge.targets import REGISTRY as TARGETS
 from legacy_bridge.targets.base import Target
 
+COLUMNAR_DEPTH = 64  # units the hand-over holds with the vectorised mapping (a 5,000-row block is 50 of 100)
 
 @dataclass
 class RunOptions:
@@ -204,7 +205,11 @@ class FlowRun:
         The delivery rules are ``_deliver``'s alone: the hand-over keeps source order, and a unit
         mapped but not yet acknowledged is read again by the next run, like one never read."""
         window = max(1, target.concurrency)
-        units: Handover[tuple[Batch, MappedBatch]] = Handover(depth=2 * window)
+        # units cut from columnar blocks share their block's memory, so the hand-over holds about a
+        # block of them (fewer wake-ups, and the delivering thread has work while the next block is
+        # fetched); units of the row path own their rows, so two windows of them
+        depth = 2 * window if self.vector is None else max(2 * window, COLUMNAR_DEPTH)
+        units: Handover[tuple[Batch, MappedBatch]] = Handover(depth=depth)
         failed: list[BaseException] = []
 
         def deliver() -> None:
