@@ -88,6 +88,9 @@ def test_a_ragged_record_mid_file_stops_the_blocks_and_is_rejected_by_the_row_re
     (b"A;B\r1;x\r2;y\r", "old Mac line ends"),
     (b"A;B\r\n1;x\x00\r\n", "a NUL byte"),
     (b"A;B\r\n1;\x81\r\n", "a byte cp1252 does not define"),
+    (b"A;B\r\n1;x\ry\r\n2;z", "a lone CR in a file whose last line has no line end"),
+    (b"A;B\r\n1;x\r\n\n2;y\r\n", "a bare LF among CRLF line ends"),
+    (b"A;B\r\n1;x\r\r\n2;y\r\n", "a CR before a CRLF"),
 ])
 def test_files_only_the_row_reader_reads_right_never_go_through_blocks(tmp_path: Path, data: bytes, why: str) -> None:
     path = tmp_path / "f.csv"
