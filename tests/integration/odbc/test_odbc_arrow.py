@@ -267,6 +267,23 @@ def test_text_varchar_and_char_columns_travel_packed_and_come_back_exactly(pg, o
     assert UNPACKED not in caplog.text
 
 
+def test_more_text_columns_than_one_bigint_flags_and_names_with_spaces_come_back_exactly(pg, odbc_store):
+    # 70 text columns: the first 62 are packed (their NULL flags fill one BIGINT), the rest fetched
+    # as columns of their own; a name with an inner space is quoted like any other
+    table = f"w_{uuid.uuid4().hex[:8]}"
+    names = [f"Col {i}" for i in range(70)]
+    pg.execute(f'CREATE TABLE "{table}" ("id" INTEGER PRIMARY KEY, ' + ", ".join(f'"{n}" TEXT' for n in names) + ")")
+    values = ", ".join(f"CASE WHEN (i + {k}) % 7 = 0 THEN NULL ELSE 'v{k}-' || i END" for k in range(70))
+    pg.execute(f'INSERT INTO "{table}" SELECT i, {values} FROM generate_series(1, 3000) AS i')
+    packed = packed_columns(pg, table)
+    assert packed == names[:odbc_arrow.MAX_PACKED]
+    opts = {"table": table, "mode": "full", "key": ["id"]}
+    arrow = run(pg, odbc_store, flow="wide", **opts)
+    rows = run(pg, odbc_store, flow="wide_rows", columnar=False, **opts)
+    assert arrow.columnar and typed(arrow.rows) == typed(rows.rows)
+    assert arrow.rows[5]["Col 1"] is None and arrow.rows[5]["Col 69"] == "v69-6"  # (6 + 1) % 7 == 0
+
+
 def test_a_value_holding_the_packing_separator_reads_on_unpacked_from_there(pg, odbc_store, caplog):
     table = make_table(pg)
     odd = "a\x1fb"
