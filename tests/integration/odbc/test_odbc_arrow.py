@@ -284,6 +284,24 @@ def test_more_text_columns_than_one_bigint_flags_and_names_with_spaces_come_back
     assert arrow.rows[5]["Col 1"] is None and arrow.rows[5]["Col 69"] == "v69-6"  # (6 + 1) % 7 == 0
 
 
+def test_a_query_source_is_packed_too_and_its_computed_text_comes_back_exactly(pg, odbc_store):
+    table = make_table(pg)
+    query = (f'SELECT "id", "changed", "name", upper("vc") AS "VC", "code", '
+             f'"name" || \'/\' || "vc" AS "both", "amount" FROM "{table}"')
+    spec = OdbcSpec.model_validate({"kind": "odbc", "connection": pg.connection, "query": query, "mode": "full",
+                                    "key": ["id"]})
+    reader = Reader(spec, {"job": "t", "flow": "t", "table": "q"})
+    try:
+        packing = odbc_arrow._packing(reader, odbc_arrow._describe(reader, []))
+        assert packing is not None and [packing.names[j] for j in packing.packed] == ["name", "VC", "code", "both"]
+    finally:
+        reader.close()
+    opts = {"query": query, "cursor": ["changed", "id"]}
+    arrow = run(pg, odbc_store, flow="q", **opts)
+    rows = run(pg, odbc_store, flow="q_rows", columnar=False, **opts)
+    assert arrow.columnar and typed(arrow.rows) == typed(rows.rows) and len(arrow.rows) == N
+
+
 def test_a_value_holding_the_packing_separator_reads_on_unpacked_from_there(pg, odbc_store, caplog):
     table = make_table(pg)
     odd = "a\x1fb"
