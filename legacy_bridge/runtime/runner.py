@@ -48,6 +48,7 @@ from legacy_bridge.targets.base import Target
 
 COLUMNAR_DEPTH = 64  # units the hand-over holds with the vectorised mapping (a 5,000-row block is 50 of 100)
 
+
 @dataclass
 class RunOptions:
     flows: list[str] | None = None

@@ -145,7 +145,7 @@ class FilesSource:
 
     def committed(self, batch: Batch, ctx: FlowContext) -> None:
         progress = batch.checkpoint.file
-        if progress is None or not progress.finished:
+        if progress is None or not self.acts_on_commit(batch):
             return
         info = self._open.pop(progress.file_id, None)
         if info is None:
