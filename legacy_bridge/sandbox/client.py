@@ -37,10 +37,12 @@ class SandboxProcess:
         self.client_id, self.client_secret = client_id, client_secret
         self._ssl = ssl_context
         cmd = [sys.executable, "-m", "legacy_bridge.sandbox.crm", "--port", "0", "--db", str(self.db)]
+        # "--name=value": a value beginning with "-" (secrets.token_urlsafe gives one about once in
+        # 64) is otherwise read by argparse as an option, and the sandbox refuses to start
         if token:
-            cmd += ["--token", token]
+            cmd.append(f"--token={token}")
         if client_id:
-            cmd += ["--client-id", client_id, "--client-secret", client_secret or ""]
+            cmd += [f"--client-id={client_id}", f"--client-secret={client_secret or ''}"]
         cmd += args or []
         root = str(Path(__file__).resolve().parents[2])
         env = {**os.environ, "PYTHONPATH": root + os.pathsep + os.environ.get("PYTHONPATH", "")}

@@ -148,6 +148,17 @@ def test_client_rate_limit_keeps_the_server_quiet(sandbox_factory: Any, tmp_path
     assert crm.stats()["faults"].get("rate_limit", 0) == 0
 
 
+def test_credentials_beginning_with_a_dash_reach_the_sandbox(sandbox_factory: Any, tmp_path: Path) -> None:
+    # scripts/demo's token is secrets.token_urlsafe(24), which begins with "-" about once in 64 runs
+    crm = sandbox_factory(token="-Xy9-demo-token", client_id="-client", client_secret="-secret-1")
+    orders = northwind_orders(3)
+    bearer = build_target(hubspot(crm.url, auth={"type": "bearer", "token": "-Xy9-demo-token"}), tmp_path)
+    oauth = build_target(hubspot(crm.url, auth={"type": "oauth2", "token_url": crm.url + "/oauth/v1/token",
+                                                 "client_id": "-client", "client_secret": "-secret-1"}), tmp_path)
+    assert deliver_all(bearer, orders).sent == 3 and deliver_all(oauth, orders).sent == 3
+    assert crm.objects("deals") == expected(orders)
+
+
 @pytest.mark.faults
 def test_expired_token_is_refreshed_with_oauth2(crm_sandbox: Any, tmp_path: Path) -> None:
     crm_sandbox.set_faults(expire_token_after=3)
