@@ -22,7 +22,6 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
@@ -40,6 +39,7 @@ from legacy_bridge.runtime.context import FlowContext
 from legacy_bridge.runtime.deletes import DeletePlan, plan_deletes, send_deletes
 from legacy_bridge.runtime.handover import Handover
 from legacy_bridge.runtime.locks import FlowLease
+from legacy_bridge.runtime.senders import Senders, Sending
 from legacy_bridge.sources import REGISTRY as SOURCES
 from legacy_bridge.sources.base import Source
 from legacy_bridge.state.base import RunStatus, StateStore
@@ -89,19 +89,11 @@ def exit_code(results: Iterable[_HasExitCode]) -> int:
     return 1 if 1 in codes else 3 if 3 in codes else 0
 
 
-class _Done(Future[Delivery]):
-    """An already-answered delivery (batches with nothing to send)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.set_result(Delivery())
-
-
 @dataclass
 class _InFlight:
     batch: Batch
     mapped: MappedBatch
-    future: Future[Delivery]
+    future: Sending[Delivery]
 
 
 class FlowRun:
@@ -243,7 +235,7 @@ class FlowRun:
                  units: Handover[tuple[Batch, MappedBatch]]) -> None:
         """Send the units, at most ``window`` in flight, and commit them in source order."""
         inflight: deque[_InFlight] = deque()
-        pool = ThreadPoolExecutor(max_workers=window, thread_name_prefix=f"send-{ctx.flow}")
+        pool = Senders(window, f"send-{ctx.flow}")
         seq = 0
         try:
             for batch, mapped in units:
@@ -252,8 +244,8 @@ class FlowRun:
                 if ctx.dry_run:
                     self._dry_run(batch, mapped, target)
                     continue
-                future: Future[Delivery] = (pool.submit(target.send, mapped.payloads)
-                                            if mapped.payloads else _Done())
+                future = (pool.submit(target.send, mapped.payloads) if mapped.payloads
+                          else Sending.answered(Delivery()))
                 inflight.append(_InFlight(batch, mapped, future))
                 while inflight and (len(inflight) >= window or inflight[0].future.done()):
                     self._settle(inflight, ctx, source, timeout=None)
@@ -263,9 +255,8 @@ class FlowRun:
                 self._settle(inflight, ctx, source,
                              timeout=self.options.drain_timeout_s if self.stop.is_set() else None)
         finally:
-            for item in inflight:  # not committed: they will be sent again next run
-                item.future.cancel()
-            pool.shutdown(wait=True, cancel_futures=True)
+            # not committed: those no sender took are not sent; all are sent again next run
+            pool.shutdown(cancel=[item.future for item in inflight])
 
     def _mapped(self, ctx: FlowContext, source: Source, mapper: Mapper,
                 size: int) -> Generator[tuple[Batch, MappedBatch], None, None]:
