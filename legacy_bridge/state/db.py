@@ -140,7 +140,9 @@ def aware(value: str | datetime) -> datetime:
 def _utc_text(value: datetime) -> str:
     if value.tzinfo is None:
         raise ValueError(f"naive datetime {value!r} given to the state store; use UTC-aware datetimes")
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.isoformat(sep=" ", timespec="microseconds")[:26]  # without the "+00:00"
 
 
 def dicts(cursor: Any) -> list[dict[str, Any]]:
@@ -354,8 +356,9 @@ class SqliteDatabase(Database):
         return not conn.in_transaction  # a transaction left open (its rollback failed) is not reused
 
     def _params(self, params: Mapping[str, Any]) -> Mapping[str, Any]:
-        if any(isinstance(v, datetime) for v in params.values()):
-            return {k: _utc_text(v) if isinstance(v, datetime) else v for k, v in params.items()}
+        for v in params.values():
+            if isinstance(v, datetime):
+                return {k: _utc_text(v) if isinstance(v, datetime) else v for k, v in params.items()}
         return params
 
     def insert_id(self, cursor: Any, sql: str, params: Mapping[str, Any]) -> int:

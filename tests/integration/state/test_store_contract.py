@@ -88,6 +88,17 @@ def test_an_unknown_run_is_a_state_error(store: StateStore) -> None:
         store.finish_run(4242, status="ok")
     with pytest.raises(StateError):
         store.add_run_counts(4242, Counts(read=1))
+    with pytest.raises(StateError):  # nothing to add still finds out that the run is not there
+        store.add_run_counts(4242, Counts())
+
+
+def test_a_commit_moving_no_count_leaves_the_counts_and_one_moving_some_adds_only_those(store: StateStore) -> None:
+    run_id = store.begin_run(JOB, FLOW)
+    _commit(store, run_id, counts=Counts())
+    _commit(store, run_id, counts=Counts(skipped=4))
+    _commit(store, run_id, counts=Counts(read=7, rejected=7))
+    run = store.get_run(run_id)
+    assert (run.read, run.sent, run.rejected, run.skipped, run.retried, run.files) == (7, 0, 7, 4, 0, 0)
 
 
 def test_last_runs_gives_the_latest_run_of_every_flow(store: StateStore) -> None:
