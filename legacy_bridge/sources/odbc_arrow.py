@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Callable, Container, Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -182,7 +182,7 @@ def _blocks(reader: Reader, exprs: Sequence[str], window: Window, cap: int | Non
             where.append(width + len(carried))
             carried.append(i)
     expected = described[:width] + [described[width + i] for i in carried]
-    packing = _packing(reader, described[:width], refs, spec.trim_char) if pack else None
+    packing = _packing(reader, described[:width], refs) if pack else None
     columns = None if packing is None else packing.select_list()
     sql, params = select(opened.dialect, reader.shape, exprs, window, carried=carried, columns=columns)
     stream = _open(reader, sql, _texts(params), cap if packing is None else packing.cap)
@@ -200,8 +200,7 @@ def _blocks(reader: Reader, exprs: Sequence[str], window: Window, cap: int | Non
                 whole = pending[0] if len(pending) == 1 else pa.concat_batches(pending)
                 block, rest = whole.slice(0, BLOCK_ROWS), whole.slice(BLOCK_ROWS)
                 pending, rows = ([rest] if rest.num_rows else []), rest.num_rows
-                trimmed = packing.slot if packing is not None and packing.trim else ()
-                yield _data(block, width, plan, spec.trim_char, trimmed), _Cursors(block, where)
+                yield _data(block, width, plan, spec.trim_char), _Cursors(block, where)
             if part is None:
                 return
     finally:
@@ -221,7 +220,7 @@ def _refs(d: Any, names: Sequence[str]) -> list[str | None]:
 
 
 def _packing(reader: Reader, described: Sequence[tuple[str, Any, int, int]],
-             refs: Sequence[str | None], trim: bool) -> _Packing | None:
+             refs: Sequence[str | None]) -> _Packing | None:
     """How to pack this read's text columns (None: fewer than two can be, or the names do not allow
     it: the packed statement names every data column, where an unpacked one may say lb_src.*)."""
     import pyodbc
@@ -246,7 +245,7 @@ def _packing(reader: Reader, described: Sequence[tuple[str, Any, int, int]],
         with contextlib.suppress(pyodbc.Error):
             cur.close()
     packed = [j for j, t in zip(texts, types, strict=False) if t in PACK_TYPES][:MAX_PACKED]
-    return _Packing(names, quoted, packed, trim) if len(packed) >= 2 else None
+    return _Packing(names, quoted, packed) if len(packed) >= 2 else None
 
 
 class _Packing:
@@ -259,13 +258,10 @@ class _Packing:
     them again in Arrow costs ~0.3 s.  The server renders each value with its type's output
     function, as for a column of its own (CHAR keeps its padding; ``trim_char`` trims it after),
     so only text, VARCHAR and CHAR columns are packed.  A value holding ``_SEP`` splits into too
-    many parts: ``unpack`` refuses the block and the read goes on unpacked (``emit``).  With
-    ``trim_char`` the server trims the trailing blanks (``rtrim(v, ' ')``, what ``str.rstrip(" ")``
-    does), which took ~0.1 s of client CPU per million rows after the split."""
+    many parts: ``unpack`` refuses the block and the read goes on unpacked (``emit``)."""
 
-    def __init__(self, names: list[str], refs: list[str], packed: list[int], trim: bool) -> None:
+    def __init__(self, names: list[str], refs: list[str], packed: list[int]) -> None:
         self.names, self.refs, self.packed = names, refs, packed  # refs: the names quoted for SQL
-        self.trim = trim
         self.slot = {j: i for i, j in enumerate(packed)}  # data column -> its place in the packed text
         self.at = len(names) - len(packed)  # the packed text's column in a fetched block (the flags follow)
         self.cap = max(PACK_CAP, 64 * len(packed))  # transit bytes per row of packed text
@@ -275,8 +271,7 @@ class _Packing:
     def select_list(self) -> str:
         refs = self.refs
         plain = [refs[j] for j in range(len(refs)) if j not in self.slot]
-        text = ", ".join(f"COALESCE(rtrim({refs[j]}, ' '), '')" if self.trim else f"COALESCE({refs[j]}, '')"
-                         for j in self.packed)
+        text = ", ".join(f"COALESCE({refs[j]}, '')" for j in self.packed)
         flags = " + ".join(f"CASE WHEN {refs[j]} IS NULL THEN {1 << i} ELSE 0 END" for i, j in enumerate(self.packed))
         return ", ".join([*plain, f"concat_ws(chr(31), {text}) AS lb_packed", f"CAST({flags} AS BIGINT) AS lb_nulls"])
 
@@ -434,9 +429,8 @@ def _wide_floats(schema: Any) -> Any:
     return pa.schema([f.with_type(pa.float64()) if pa.types.is_floating(f.type) else f for f in schema])
 
 
-def _data(block: Any, width: int, plan: Sequence[Any], trim: bool, trimmed: Container[int] = ()) -> Any:
-    """The data columns of ``block`` as the row reader gives them (CHAR padding trimmed, unless
-    ``trimmed`` says the server did)."""
+def _data(block: Any, width: int, plan: Sequence[Any], trim: bool) -> Any:
+    """The data columns of ``block`` as the row reader gives them (CHAR padding trimmed)."""
     import pyarrow as pa
     import pyarrow.compute as pc  # type: ignore[import-untyped]
 
@@ -445,7 +439,7 @@ def _data(block: Any, width: int, plan: Sequence[Any], trim: bool, trimmed: Cont
         column = block.column(i)
         if column.type != plan[i]:
             column = column.cast(plan[i])
-        if trim and i not in trimmed and (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+        if trim and (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
             column = pc.utf8_rtrim(column, characters=" ")
         columns.append(column)
     return pa.RecordBatch.from_arrays(columns, names=block.schema.names[:width])
