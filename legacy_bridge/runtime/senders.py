@@ -89,7 +89,6 @@ class Senders:
         self._calls: queue.SimpleQueue[Sending[Any] | None] = queue.SimpleQueue()
         self._threads = [threading.Thread(target=self._work, name=f"{name}_{i}", daemon=True)
                          for i in range(max(1, size))]
-        self._queued: list[Sending[Any]] = []
         for t in self._threads:
             t.start()
 

@@ -170,16 +170,12 @@ class SqlStateStore(StateStore):
     def _add_counts(self, cursor: Any, run_id: int, counts: Counts) -> None:
         """Add ``counts`` to the run's: one UPDATE of the counts that are not 0 (a batch commit
         moves two or three of the six; binding all six cost a third of a commit's time)."""
-        params: dict[str, Any] = {"b_run": run_id}
-        for f in _COUNT_FIELDS:
-            value = getattr(counts, f)
-            if value:
-                params[f"b_{f}"] = value
-        moved = tuple(params)[1:]
+        moved = tuple(f for f in _COUNT_FIELDS if getattr(counts, f))
         sql = _ADD_COUNTS.get(moved)
-        if sql is None:  # (all zero: the UPDATE still says whether the run is there)
-            sets = [f"{name[2:]} = {name[2:]} + :{name}" for name in moved] or ["read = read"]
+        if sql is None:  # with nothing to add, the UPDATE still says whether the run is there
+            sets = [f"{f} = {f} + :b_{f}" for f in moved] or ["read = read"]
             sql = _ADD_COUNTS[moved] = f"UPDATE runs SET {', '.join(sets)} WHERE id = :b_run"
+        params = {"b_run": run_id, **{f"b_{f}": getattr(counts, f) for f in moved}}
         self._must_touch(self._run(cursor, sql, params), f"run {run_id}")
 
     def add_run_counts(self, run_id: int, counts: Counts) -> None:
