@@ -8,7 +8,7 @@ acknowledged; legacy_bridge/columnar).  The row reader stays the definition: a c
 read by Arrow only when its Arrow type gives, through ``to_pylist``, exactly the Python
 values and types pyodbc gives (checked against the row reader's ``cursor.description``
 before the first row; ``float32`` columns are fetched as ``float64``, like pyodbc does;
-CHAR padding is trimmed with ``utf8_rtrim``, like ``trim_char``).  Anything else - an
+CHAR padding is trimmed with ``ascii_rtrim``, like ``trim_char``).  Anything else - an
 unsupported type, unconstrained NUMERIC (psqlODBC reports it as NUMERIC(28,6)), a text
 value longer than the driver's declared size, any non-connection error - hands over to the
 row reader, which goes on strictly after the last cursor tuple handed out.  Text columns are first
@@ -440,7 +440,7 @@ def _data(block: Any, width: int, plan: Sequence[Any], trim: bool) -> Any:
         if column.type != plan[i]:
             column = column.cast(plan[i])
         if trim and (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
-            column = pc.utf8_rtrim(column, characters=" ")
+            column = pc.ascii_rtrim(column, characters=" ")  # = utf8_rtrim here: no UTF-8 sequence ends in 0x20
         columns.append(column)
     return pa.RecordBatch.from_arrays(columns, names=block.schema.names[:width])
 

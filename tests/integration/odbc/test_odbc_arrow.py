@@ -258,8 +258,10 @@ def test_text_varchar_and_char_columns_travel_packed_and_come_back_exactly(pg, o
     pg.execute(f'ALTER TABLE "{table}" ADD COLUMN "doc" JSON, ADD COLUMN "note" TEXT')
     pg.execute(f"""UPDATE "{table}" SET "doc" = json_build_object('i', "id"),
                    "note" = CASE "id" % 3 WHEN 0 THEN '' WHEN 1 THEN NULL ELSE 'a;b|c"d' END""")
-    # trailing blanks of TEXT go too with trim_char (spaces only, as str.rstrip(" ") trims them)
-    pg.execute(f"""UPDATE "{table}" SET "note" = CASE "id" WHEN 6 THEN '  x 	 ' ELSE '   ' END WHERE "id" IN (6, 9)""")
+    # trailing blanks of TEXT go too with trim_char (spaces only, as str.rstrip(" ") trims them), after
+    # multi-byte characters as after ASCII ones
+    pg.execute(f"""UPDATE "{table}" SET "note" = CASE "id" WHEN 6 THEN '  x 	 ' WHEN 9 THEN 'Zoë 日本  '
+                   ELSE '   ' END WHERE "id" IN (6, 9, 12)""")
     assert packed_columns(pg, table=table) == ["name", "vc", "code", "note"]
     caplog.set_level(logging.DEBUG, "tests.odbc")
     for trim in (True, False):
@@ -269,7 +271,8 @@ def test_text_varchar_and_char_columns_travel_packed_and_come_back_exactly(pg, o
         assert arrow.columnar and typed(arrow.rows) == typed(rows.rows)
         assert [r["note"] for r in arrow.rows[:3]] == [None, 'a;b|c"d', ""]
         assert arrow.rows[4]["code"] == ("C5" if trim else "C5    ") and arrow.rows[16]["code"] is None
-        assert [arrow.rows[5]["note"], arrow.rows[8]["note"]] == (["  x \t", ""] if trim else ["  x \t ", "   "])
+        assert [arrow.rows[i]["note"] for i in (5, 8, 11)] == (["  x \t", "Zoë 日本", ""] if trim
+                                                              else ["  x \t ", "Zoë 日本  ", "   "])
     assert UNPACKED not in caplog.text
 
 
