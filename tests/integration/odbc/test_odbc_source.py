@@ -139,3 +139,48 @@ def test_a_stopped_run_resumes_after_the_last_committed_batch(odbc_db, odbc_stor
     ids = first.values("id") + second.values("id")
     assert len(first.rows) == 7000
     assert sorted(ids) == list(range(1, n + 1))
+
+
+def test_a_cursor_column_among_the_data_columns_is_read_from_it_not_selected_twice(odbc_db, odbc_store, monkeypatch):
+    # one value less per row through the driver; the cursor tuples (watermark, keyset) are the raw values
+    # as before, and a table whose columns changed after they were described is read whole and right
+    from legacy_bridge.sources import odbc_read
+    from legacy_bridge.sources.odbc import OdbcSpec
+    from legacy_bridge.sources.odbc_sql import Window
+
+    table = make_table(odbc_db, [(i, T0 + timedelta(minutes=i % 7), f"n{i}", T0) for i in range(1, 61)], created=True)
+    statements: list[str] = []
+    real_select = odbc_read.select
+
+    def recording(*args: Any, **kwargs: Any) -> tuple[str, list[Any]]:
+        sql, params = real_select(*args, **kwargs)
+        statements.append(sql)
+        return sql, params
+
+    monkeypatch.setattr(odbc_read, "select", recording)
+    spec = OdbcSpec.model_validate({"kind": "odbc", "connection": odbc_db.connection, "table": table,
+                                    "cursor": ["changed", "id"], "columnar": False, "batch_size": 25})
+    reader = odbc_read.Reader(spec, {"job": "t", "flow": "t", "table": table})
+    try:
+        exprs = reader.cursor_sql(["changed", "id"], None)
+        got = [pair for chunk in reader.chunks(exprs, Window()) for pair in chunk]
+        assert [row["id"] for row, _ in got] == sorted(range(1, 61), key=lambda i: (i % 7, i))
+        assert all(cursor[1] == row["id"] for row, cursor in got)
+        if odbc_db.kind == "sqlite":  # SQLite compares its text dates as strftime(...): selected as before
+            assert "AS lb_k0" in statements[-1] and "lb_k1" not in statements[-1]
+        else:
+            assert all(cursor[0] == row["changed"] for row, cursor in got)
+            assert "lb_k" not in statements[-1]
+        # a fallback is an expression of its own: selected as an extra column
+        with_fallback = reader.cursor_sql(["changed", "id"], "created")
+        list(reader.chunks(with_fallback, Window(after=got[-1][1])))
+        assert "AS lb_k0" in statements[-1] and "lb_k1" not in statements[-1]
+        # the columns change between the description and the read: every cursor value selected again
+        odbc_db.execute(f'ALTER TABLE "{table}" ADD "extra" INTEGER')
+        again = [pair for chunk in reader.chunks(exprs, Window(after=got[29][1])) for pair in chunk]
+        assert [row["id"] for row, _ in again] == [row["id"] for row, _ in got[30:]]
+        assert all(cursor[1] == row["id"] for row, cursor in again)
+        if odbc_db.kind != "sqlite":  # SQLite's reader is still in the read transaction it began before
+            assert "extra" in again[0][0] and "lb_k" in statements[-1]
+    finally:
+        reader.close()
