@@ -19,7 +19,16 @@ from zoneinfo import ZoneInfo
 from legacy_bridge.errors import DatabaseError
 from legacy_bridge.sources.odbc_conn import Opened, connect, translate
 from legacy_bridge.sources.odbc_spec import OdbcSpec
-from legacy_bridge.sources.odbc_sql import Shape, Window, count_null_query, cursor_exprs, max_query, select
+from legacy_bridge.sources.odbc_sql import (
+    Shape,
+    Window,
+    count_null_query,
+    cursor_exprs,
+    data_refs,
+    max_query,
+    plain_refs,
+    select,
+)
 from legacy_bridge.sources.odbc_types import converters, make_row
 
 Row = dict[str, Any]
@@ -82,15 +91,23 @@ class Reader:
         import pyodbc
 
         d = self.open().dialect
-        sql = f"SELECT {', '.join(d.ident(n) for n in names)} FROM {self.shape.source(d)} lb_src WHERE 1 = 0"
-        cur = self.open().conn.cursor()
         try:
-            cur.execute(sql)
-            return [c[1] for c in cur.description]
+            return [c[1] for c in self.describe(", ".join(d.ident(n) for n in names))]
         except pyodbc.Error as exc:
             raise translate(exc, f"reading the columns of {self.spec.origin}", self.where) from exc
+
+    def describe(self, select_list: str) -> list[tuple[Any, ...]]:
+        """``cursor.description`` of ``SELECT <select_list>`` from the source, read without a row
+        (``WHERE 1 = 0``); raises ``pyodbc.Error``."""
+        import pyodbc
+
+        cur = self.open().conn.cursor()
+        try:
+            cur.execute(f"SELECT {select_list} FROM {self.shape.source(self.open().dialect)} lb_src WHERE 1 = 0")
+            return list(cur.description)
         finally:
-            cur.close()
+            with contextlib.suppress(pyodbc.Error):
+                cur.close()
 
     # --- single values ------------------------------------------------------------------
     def scalar(self, sql: str, params: Sequence[Any] = (), what: str = "query") -> Any:
@@ -175,13 +192,12 @@ class Reader:
                 cur.execute(sql, params)
                 width = len(cur.description) - len(carried)
                 names = [str(c[0]) for c in cur.description[:width]]
-                if len(carried) < len(exprs) and names != described:
-                    raise _Described()
                 convs = converters(cur.description[:width], trim_char=self.spec.trim_char, zone=self.zone,
                                    binary=self.spec.binary)
             except pyodbc.Error as exc:
                 raise translate(exc, f"reading {self.spec.origin}", self.where) from exc
-            except _Described:  # the columns changed since they were described: select every cursor value
+            if len(carried) < len(exprs) and names != described:
+                # the columns changed since they were described: again, with every cursor value selected
                 self._data = ([], {})
                 cur.close()
                 yield from self._statement(exprs, window, limit)
@@ -207,34 +223,18 @@ class Reader:
                 cur.close()
 
     def _data_columns(self) -> tuple[list[str], dict[str, int]]:
-        """The data columns' names, and those a cursor expression can be read from instead of being
-        selected again: a column's quoted name -> its place (names that occur once and quote as plain
-        identifiers).  One more column through the driver costs every row a value (psqlODBC: ~190 ns
-        of CPU)."""
+        """The data columns' names, and those a cursor expression can be read from (``data_refs``),
+        described once per reader."""
         import pyodbc
 
         if self._data is None:
             d = self.open().dialect
-            cur = self.open().conn.cursor()
             try:
-                cur.execute(f"SELECT {self.shape.select_list(d)} FROM {self.shape.source(d)} lb_src WHERE 1 = 0")
-                names = [str(c[0]) for c in cur.description]
+                names = [str(c[0]) for c in self.describe(self.shape.select_list(d))]
             except pyodbc.Error:
                 return [], {}  # every cursor value selected; the statement itself will say what is wrong
-            finally:
-                with contextlib.suppress(pyodbc.Error):
-                    cur.close()
-            refs: dict[str, int] = {}
-            for j, name in enumerate(names):
-                with contextlib.suppress(ValueError):
-                    if names.count(name) == 1:
-                        refs[d.ident(name)] = j
-            self._data = (names, refs)
+            self._data = (names, data_refs(plain_refs(d, names)))
         return self._data
-
-
-class _Described(Exception):
-    """The statement's data columns are not the ones described before it."""
 
 
 def _older(version: str, than: tuple[int, ...]) -> bool:

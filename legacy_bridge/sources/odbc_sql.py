@@ -11,6 +11,7 @@ dialect is known.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -88,6 +89,26 @@ class Shape:
 
     def select_list(self, d: Dialect) -> str:
         return ", ".join(d.ident(c) for c in self.columns) if self.columns else "lb_src.*"
+
+
+def plain_refs(d: Dialect, names: Sequence[str]) -> list[str | None]:
+    """Each column's name quoted for SQL, or None where it is no plain identifier (a query's output
+    name such as "v-c"): such a column is no cursor column (and the Arrow read never packs it)."""
+    refs: list[str | None] = []
+    for name in names:
+        try:
+            refs.append(d.ident(name))
+        except ValueError:
+            refs.append(None)
+    return refs
+
+
+def data_refs(refs: Sequence[str | None]) -> dict[str, int]:
+    """The data columns a cursor expression can be read from instead of being selected again: the
+    quoted name (``plain_refs``) -> the column's place.  A name that occurs twice is left out.  One
+    column less through the driver spares every row a value (psqlODBC: ~190 ns of CPU each)."""
+    seen = Counter(refs)
+    return {ref: j for j, ref in enumerate(refs) if ref is not None and seen[ref] == 1}
 
 
 def cursor_exprs(d: Dialect, cursor: Sequence[str], fallback: str | None,

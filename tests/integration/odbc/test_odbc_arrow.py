@@ -19,6 +19,7 @@ from legacy_bridge.sources import odbc_arrow
 from legacy_bridge.sources.odbc import OdbcSource, OdbcSpec
 from legacy_bridge.sources.odbc_arrow import BLOCK_ROWS, PACK_CAP, TEXT_CAP
 from legacy_bridge.sources.odbc_read import Reader
+from legacy_bridge.sources.odbc_sql import plain_refs
 from tests.fixtures.odbc import OdbcDatabase, flow_context
 
 pytest.importorskip("arrow_odbc")
@@ -241,7 +242,7 @@ def packed_columns(db: OdbcDatabase, **source: Any) -> list[str] | None:
     reader = Reader(spec, {"job": "t", "flow": "t", "table": spec.origin})
     try:
         described = odbc_arrow._describe(reader, [])
-        refs = odbc_arrow._refs(reader.open().dialect, [name for name, *_ in described])
+        refs = plain_refs(reader.open().dialect, [name for name, *_ in described])
         packing = odbc_arrow._packing(reader, described, refs)
         return None if packing is None else [packing.names[j] for j in packing.packed]
     finally:
