@@ -233,7 +233,7 @@ class FilesSource:
         if blocks is not None and index < total:  # a columnar format: Arrow blocks as far as they go
             if origin_of is not None:
                 origin = str(origin_of(path, name))
-            for block_positions, table in blocks(path, name, start):
+            for block_positions, table in _whole_units(blocks(path, name, start), ctx.batch_size):
                 n = min(int(table.num_rows), total - index)
                 if n <= 0:
                     break
@@ -336,6 +336,47 @@ def _rest_not_sent(broken: FormatError, origin: str, kind: PositionKind, pos: in
     return Batch([], origin, Checkpoint(file=FileProgress(file_id, index, True)), [], kind,
                  [Reject(reason=f"the rest of the file was not sent: {broken.message}", origin=origin,
                          position=f"{kind} {pos}", stage="source")])
+
+
+def _whole_units(blocks: Iterator[tuple[Any, Any]], size: int) -> Iterator[tuple[Any, Any]]:
+    """A format's Arrow blocks, re-cut so that a block followed by one of the same columns holds
+    whole target batches: its records past the last multiple of ``size`` go out at the head of
+    the next block.  A reader that cuts by bytes (pyarrow's CSV, ~4,000 rows a block) otherwise
+    ends every block with one short batch: a request and a commit more per block (~2.5 % more
+    requests on the bench's CSV).  The records still come in order, each once; a block is held
+    until the next one is read, and the last one goes out as it is.  Records held but never
+    yielded (the run stops) are read again by the next run, like any unread."""
+    import pyarrow as pa  # type: ignore[import-untyped]
+
+    pending: tuple[Any, Any] | None = None
+    for positions, table in blocks:
+        if pending is not None:
+            before, first = pending
+            n = int(first.num_rows)
+            whole = n - n % size
+            joined = _joined((before[whole:], first.slice(whole)), positions, table, pa) if whole < n else None
+            if joined is None:
+                yield pending
+            else:
+                if whole:
+                    yield before[:whole], first.slice(0, whole)
+                positions, table = joined
+        pending = (positions, table)
+    if pending is not None:
+        yield pending
+
+
+def _joined(held: tuple[Any, Any], positions: Any, table: Any, pa: Any) -> tuple[Any, Any] | None:
+    """The held records and the next block as one block (positions and a RecordBatch), or None
+    when they cannot be one (different columns, not both RecordBatches)."""
+    before, first = held
+    if not (isinstance(first, pa.RecordBatch) and isinstance(table, pa.RecordBatch)) or first.schema != table.schema:
+        return None
+    if isinstance(before, range) and isinstance(positions, range) and before.stop == positions.start:
+        joined_positions: Any = range(before.start, positions.stop)
+    else:
+        joined_positions = [*before, *positions]
+    return joined_positions, pa.concat_batches([first, table])
 
 
 def _cutter(file_id: int, before: int, total: int) -> Callable[[int], Checkpoint]:

@@ -131,3 +131,23 @@ def test_the_xml_spool_is_freed_after_a_file_is_sent_or_quarantined(tmp_path: Pa
             f.rename(f.with_suffix(""))
     assert seen == [(6_000, None), (0, None)]
     assert (tmp_path / "drop" / "bad" / "b.xml").exists()
+
+
+def test_csv_read_by_pyarrow_comes_in_blocks_of_whole_batches(tmp_path: Path, store: StateStore) -> None:
+    """pyarrow cuts a CSV into blocks by bytes (512 KB), so a block would end with a short batch; the
+    source moves each block's tail to the head of the next: every block but the last holds whole
+    batches of 100, and the records, their lines and the ledger are those of the row path."""
+    (tmp_path / "drop").mkdir()
+    lines = ["ID;NAME;CITY"] + [f"{i};Zoë Name {i:07d} {'x' * (i % 37)};Münster" for i in range(30_000)]
+    (tmp_path / "drop" / "c.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")  # ~1.9 MB: 4 blocks
+    narrow, wide = both(tmp_path, store, {"kind": "csv", "delimiter": ";"})
+    assert flat(wide) == flat(narrow) and len(flat(wide)[0]) == 30_000
+    blocks = [b for b in wide if b.cut is not None]
+    sizes = [len(b.rows) for b in blocks]
+    assert len(blocks) >= 3 and sum(sizes) == 30_000
+    assert all(n % 100 == 0 for n in sizes[:-1]), sizes
+    assert [b.positions[0] for b in blocks] == [2 + sum(sizes[:i]) for i in range(len(sizes))]  # line numbers run on
+    for b in blocks:
+        assert b.cut is not None and b.checkpoint == b.cut(len(b.rows))
+        assert b.table is not None and b.table.num_rows == len(b.rows)
+    assert wide[-1].checkpoint.file is not None and wide[-1].checkpoint.file.records_done == 30_000
