@@ -13,15 +13,10 @@ import contextlib
 import getpass
 import os
 import shutil
-import socket
-import subprocess
 import tempfile
-import time
 from pathlib import Path
 
-from legacy_bridge.sandbox import procs
-
-SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
+from legacy_bridge.sandbox import procs, sshd
 
 CONFIG = """\
 Port {port}
@@ -42,7 +37,7 @@ LogLevel ERROR
 
 def problem() -> str | None:
     """Why the SFTP workload cannot run here (None: it can)."""
-    if not os.path.exists(SSHD) or not shutil.which("ssh-keygen"):
+    if not sshd.available():
         return "OpenSSH's sshd and ssh-keygen (apt-get install openssh-server)"
     return None
 
@@ -54,33 +49,19 @@ class Sftpd:
         self.key_file = str(self.dir / "client_ed25519")
         self.known_hosts = str(self.dir / "known_hosts")
         for key in ("host_ed25519", "client_ed25519"):
-            subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(self.dir / key)],
-                           check=True, capture_output=True)
+            sshd.keygen(self.dir / key)
         shutil.copy(self.dir / "client_ed25519.pub", self.dir / "authorized_keys")
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = int(s.getsockname()[1])
+        self.port = sshd.free_port()
         (self.dir / "sshd_config").write_text(CONFIG.format(port=self.port, dir=self.dir))
-        kind, key = (self.dir / "host_ed25519.pub").read_text().split()[:2]
-        Path(self.known_hosts).write_text(f"[127.0.0.1]:{self.port} {kind} {key}\n")
-        if os.geteuid() == 0:
-            os.makedirs("/run/sshd", mode=0o755, exist_ok=True)  # sshd's privilege separation directory
-        self.proc = subprocess.Popen([SSHD, "-D", "-e", "-f", str(self.dir / "sshd_config")],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        Path(self.known_hosts).write_text(sshd.known_hosts_line(self.port, self.dir / "host_ed25519.pub"))
+        try:
+            self.proc = sshd.start(self.dir / "sshd_config", self.port)
+        except RuntimeError as exc:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            raise RuntimeError(f"the bench's {exc}") from None
         if cpus:
             with contextlib.suppress(OSError):
                 os.sched_setaffinity(self.proc.pid, cpus)  # the sessions it forks inherit it
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection((self.host, self.port), timeout=0.5).close()
-                return
-            except OSError:
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    err = self.proc.stderr.read().decode(errors="replace") if self.proc.stderr else ""
-                    self.stop()
-                    raise RuntimeError(f"the bench sshd did not start: {err.strip()[:300]}") from None
-                time.sleep(0.05)
 
     def url(self, path: Path) -> str:
         """How the alternatives are told where a file is: sftp://user@host:port/abs/path?key=..&known_hosts=.."""
