@@ -51,7 +51,7 @@ class Sftpd:
         for key in ("host_ed25519", "client_ed25519"):
             sshd.keygen(self.dir / key)
         shutil.copy(self.dir / "client_ed25519.pub", self.dir / "authorized_keys")
-        self.port = sshd.free_port()
+        self.port = procs.free_port()
         (self.dir / "sshd_config").write_text(CONFIG.format(port=self.port, dir=self.dir))
         Path(self.known_hosts).write_text(sshd.known_hosts_line(self.port, self.dir / "host_ed25519.pub"))
         try:

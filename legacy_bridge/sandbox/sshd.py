@@ -30,12 +30,6 @@ def keygen(path: Path, kind: str = "ed25519", passphrase: str = "") -> None:
     subprocess.run(args, check=True, capture_output=True)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def known_hosts_line(port: int, host_public_key: Path) -> str:
     """The known_hosts line for the server at 127.0.0.1:``port`` with that host key."""
     kind, key = host_public_key.read_text().split()[:2]

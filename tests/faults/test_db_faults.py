@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -16,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from legacy_bridge.sandbox.client import SandboxProcess
+from legacy_bridge.sandbox.procs import free_port
 from tests.faults.harness import (
     CONCURRENCY,
     RECORDS,
@@ -111,12 +111,6 @@ def test_db_row_updated_while_being_read(project: Project, sandbox_factory: Call
 # --- a throwaway cluster ------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _as_postgres(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["runuser", "-u", "postgres", "--", *args], capture_output=True, text=True, check=False,
                           timeout=120)
@@ -130,7 +124,7 @@ def own_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[DbIn
     base = Path("/var/lib/legacy-bridge-tests") / f"pg-{os.getpid()}-{time.monotonic_ns()}"
     base.mkdir(parents=True)
     shutil.chown(base, "postgres", "postgres")
-    data, port = base / "data", _free_port()
+    data, port = base / "data", free_port()
     got = _as_postgres(initdb, "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync")
     if got.returncode != 0:
         shutil.rmtree(base, ignore_errors=True)

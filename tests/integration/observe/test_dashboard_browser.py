@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.fixtures.observe import free_port
+from legacy_bridge.sandbox.procs import free_port
 from tests.fixtures.project import ROOT, Project
 from tests.integration.observe.jobfile import fill_drop, job_toml
 
