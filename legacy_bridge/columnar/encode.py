@@ -21,13 +21,15 @@ from typing import Any, overload
 import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.compute as pc  # type: ignore[import-untyped]
 
-from legacy_bridge.columnar.scan import any_byte
+from legacy_bridge.columnar.scan import EMPTY, any_byte
 from legacy_bridge.records import Payload
 
 Array = Any
 Mask = Any
 
 _CONTROL = "[\\x00-\\x1f]"
+_QUOTE = pa.scalar('"', pa.string())  # made once, like scan.EMPTY
+_ESCAPES = (pc.ReplaceSubstringOptions("\\", "\\\\"), pc.ReplaceSubstringOptions('"', '\\"'))
 
 
 def json_inside(arr: Array) -> tuple[Array, Mask]:
@@ -37,13 +39,14 @@ def json_inside(arr: Array) -> tuple[Array, Mask]:
     if not any_byte(arr, below=0x20, among=(0x22, 0x5C)):  # the common case
         return arr, None
     unsure = pc.fill_null(pc.match_substring_regex(arr, _CONTROL), False)
-    return pc.replace_substring(pc.replace_substring(arr, "\\", "\\\\"), '"', '\\"'), unsure
+    backslash, quote = _ESCAPES
+    return pc.replace_substring(pc.replace_substring(arr, options=backslash), options=quote), unsure
 
 
 def json_string(arr: Array) -> tuple[Array, Mask]:
     """``"text"`` per value (null stays null), and the unsure rows (see ``json_inside``)."""
     inside, unsure = json_inside(arr)
-    return pc.binary_join_element_wise('"', inside, '"', ""), unsure
+    return pc.binary_join_element_wise(_QUOTE, inside, _QUOTE, EMPTY), unsure
 
 
 def literal(text: str) -> bytes:

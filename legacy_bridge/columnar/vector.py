@@ -21,7 +21,7 @@ import pyarrow.compute as pc  # type: ignore[import-untyped]
 from legacy_bridge.columnar import kernels
 from legacy_bridge.columnar.encode import EncodedPayloads, as_bytes
 from legacy_bridge.columnar.kernels import Array, Mask, empty_to_null, flag, null_where, strip
-from legacy_bridge.columnar.scan import either
+from legacy_bridge.columnar.scan import EMPTY, either
 from legacy_bridge.mapping import Mapper
 from legacy_bridge.mapping.plan import FieldPlan
 from legacy_bridge.records import Batch, MappedBatch, Payload, Reject
@@ -114,7 +114,7 @@ class VectorMapping:
         parts = [strip(column(name)) for name in self.mapper.key_fields]
         missing: Mask = None
         for part in parts:
-            missing = either(missing, pc.or_(pc.is_null(part), flag(pc.equal(part, ""))))
+            missing = either(missing, pc.or_(pc.is_null(part), flag(pc.equal(part, EMPTY))))
         keys = parts[0] if len(parts) == 1 else pc.binary_join_element_wise(*parts, "|")
         return keys, missing
 

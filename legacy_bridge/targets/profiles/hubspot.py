@@ -33,7 +33,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from legacy_bridge.columnar.encode import EncodedPayloads, json_inside, json_string, literal
-from legacy_bridge.columnar.scan import either
+from legacy_bridge.columnar.scan import EMPTY, either
 from legacy_bridge.records import Delivery, Payload
 from legacy_bridge.runtime.context import FlowContext
 from legacy_bridge.targets.batching import ApiTarget, Request, Verdict
@@ -201,6 +201,7 @@ class HubSpotRecords:
     def __init__(self, id_property: str, nulls: str) -> None:
         self.id_property, self.nulls = id_property, nulls
         self.head = '{"idProperty":' + literal(id_property).decode() + ',"id":'
+        self._literals: dict[tuple[str, ...], list[Any]] = {}  # field names -> _literals_for
 
     def encode(self, keys: Any, names: Sequence[str], values: Sequence[Any]) -> tuple[Any, Any]:
         import pyarrow.compute as pc  # type: ignore[import-untyped]
@@ -227,16 +228,30 @@ class HubSpotRecords:
         """Every value present (None -> ""): the whole record in one join of literals and values."""
         import pyarrow.compute as pc
 
+        literals = self._literals.get(tuple(names)) or self._literals_for(names)
         inside, unsure = json_inside(keys)
-        args: list[Any] = [self.head + '"', inside]
-        literal_text = '","properties":{'
-        for i, (name, value) in enumerate(zip(names, values, strict=True)):
-            text, doubt = json_inside(pc.fill_null(value, "") if value.null_count else value)
+        args: list[Any] = [literals[0], inside]
+        for literal_before, value in zip(literals[1:-1], values, strict=True):
+            text, doubt = json_inside(pc.fill_null(value, EMPTY) if value.null_count else value)
             unsure = either(unsure, doubt)
-            args += [literal_text + ("," if i else "") + literal(name).decode() + ':"', text]
+            args += [literal_before, text]
+        args.append(literals[-1])
+        return pc.binary_join_element_wise(*args, EMPTY), unsure
+
+    def _literals_for(self, names: Sequence[str]) -> list[Any]:
+        """The JSON between the values of a record with these fields, as Arrow scalars (made once:
+        a str is converted on every call): before the key, before each value, after the last."""
+        import pyarrow as pa
+
+        texts = [self.head + '"']
+        literal_text = '","properties":{'
+        for i, name in enumerate(names):
+            texts.append(literal_text + ("," if i else "") + literal(name).decode() + ':"')
             literal_text = '"'
-        args.append(literal_text + "}}" if names else '","properties":{}}')
-        return pc.binary_join_element_wise(*args, ""), unsure
+        texts.append(literal_text + "}}" if names else '","properties":{}}')
+        scalars = [pa.scalar(t, pa.string()) for t in texts]
+        self._literals[tuple(names)] = scalars
+        return scalars
 
     def encode_one(self, payload: Payload) -> bytes:
         return dumps({"idProperty": self.id_property, "id": payload.key,
