@@ -199,6 +199,7 @@ def _field(plan: FieldPlan) -> FieldFn | str:
         template = plan.template
     source = plan.sources[0] if plan.kind == "from" else None
     required = plan.required
+    nulled = _nuller(nulls)
 
     def compute(column: Callable[[str], Array], n: int) -> tuple[Array, Mask]:
         if source is not None:
@@ -208,11 +209,11 @@ def _field(plan: FieldPlan) -> FieldFn | str:
             for literal, name in template:
                 pieces.append(literal)
                 if name is not None:
-                    pieces.append(pc.fill_null(column(name), ""))
-            v = empty_to_null(strip(pc.binary_join_element_wise(*pieces, "")))
+                    pieces.append(pc.fill_null(column(name), EMPTY))
+            v = empty_to_null(strip(pc.binary_join_element_wise(*pieces, EMPTY)))
         else:
             v = pa.array([const] * n, pa.string())
-        v = _nulled(v, nulls)
+        v = nulled(v)
         unsure: Mask = None
         for step in steps:
             v, doubt = step.fn(v)
@@ -227,10 +228,12 @@ def _field(plan: FieldPlan) -> FieldFn | str:
     return compute
 
 
-def _nulled(v: Array, nulls: list[str]) -> Array:
+def _nuller(nulls: list[str]) -> Callable[[Array], Array]:
+    """The field's ``null_if`` as a kernel; its value set is made once, not for every block."""
     if nulls == [""]:
-        return empty_to_null(v)
-    return null_where(flag(pc.is_in(v, value_set=pa.array(nulls, pa.string()))), v)
+        return empty_to_null
+    null_set = pa.array(nulls, pa.string())
+    return lambda v: null_where(flag(pc.is_in(v, value_set=null_set)), v)
 
 
 def _checks(spec: Any, text_out: bool) -> list[Callable[[Array], Array]] | str:
