@@ -8,7 +8,8 @@ ever advances over a contiguous run of acknowledged batches.  A crash can re-sen
 most the batches in flight (``concurrency x batch_size`` records); it never skips one.
 
 Two threads share the work: the run's own thread reads and maps the source, a delivering
-thread sends (through a pool of ``concurrency`` senders) and commits.  Up to two windows of
+thread sends and commits: it writes up to ``concurrency`` calls and reads their answers itself
+where the target can (``begin``), else through a pool of ``concurrency`` senders.  Up to two windows of
 mapped units wait between them (runtime/handover.py), so the next block is read and mapped
 while the sends wait on the API.  A unit mapped ahead but not acknowledged commits nothing:
 the next run reads it again.  When reading fails, what is in flight is still acknowledged and
@@ -39,7 +40,7 @@ from legacy_bridge.runtime.context import FlowContext
 from legacy_bridge.runtime.deletes import DeletePlan, plan_deletes, send_deletes
 from legacy_bridge.runtime.handover import Handover
 from legacy_bridge.runtime.locks import FlowLease
-from legacy_bridge.runtime.senders import Senders, Sending
+from legacy_bridge.runtime.senders import Answer, Senders, Sending
 from legacy_bridge.sources import REGISTRY as SOURCES
 from legacy_bridge.sources.base import Source
 from legacy_bridge.state.base import RunStatus, StateStore
@@ -93,7 +94,7 @@ def exit_code(results: Iterable[_HasExitCode]) -> int:
 class _InFlight:
     batch: Batch
     mapped: MappedBatch
-    future: Sending[Delivery]
+    future: Answer[Delivery]
 
 
 class FlowRun:
@@ -233,9 +234,14 @@ class FlowRun:
 
     def _deliver(self, ctx: FlowContext, source: Source, target: Target, window: int,
                  units: Handover[tuple[Batch, MappedBatch]]) -> None:
-        """Send the units, at most ``window`` in flight, and commit them in source order."""
+        """Send the units, at most ``window`` in flight, and commit them in source order.  A target
+        that can begin a call without waiting for its answer (``begin``: the HTTP profiles) has its
+        calls written and read here, ``window`` connections at a time; the others' ``send`` runs on a
+        pool of ``window`` senders (a thread per call in flight costs a thread switch or more per
+        call, and this thread waits on the oldest call anyway)."""
         inflight: deque[_InFlight] = deque()
-        pool = Senders(window, f"send-{ctx.flow}")
+        begin: Callable[[list[Any]], Answer[Delivery] | None] | None = getattr(target, "begin", None)
+        pool: Senders | None = None
         seq = 0
         try:
             for batch, mapped in units:
@@ -244,8 +250,12 @@ class FlowRun:
                 if ctx.dry_run:
                     self._dry_run(batch, mapped, target)
                     continue
-                future = (pool.submit(target.send, mapped.payloads) if mapped.payloads
-                          else Sending.answered(Delivery()))
+                future: Answer[Delivery] | None = Sending.answered(Delivery()) if not mapped.payloads else None
+                if future is None and begin is not None:
+                    future = begin(mapped.payloads)
+                if future is None:
+                    pool = pool or Senders(window, f"send-{ctx.flow}")
+                    future = pool.submit(target.send, mapped.payloads)
                 inflight.append(_InFlight(batch, mapped, future))
                 while inflight and (len(inflight) >= window or inflight[0].future.done()):
                     self._settle(inflight, ctx, source, timeout=None)
@@ -255,8 +265,12 @@ class FlowRun:
                 self._settle(inflight, ctx, source,
                              timeout=self.options.drain_timeout_s if self.stop.is_set() else None)
         finally:
-            # not committed: those no sender took are not sent; all are sent again next run
-            pool.shutdown(cancel=[item.future for item in inflight])
+            # not committed: those no sender took are not sent, those begun here are not read; all
+            # are sent again next run
+            for item in inflight:
+                item.future.cancel()
+            if pool is not None:
+                pool.shutdown()
 
     def _mapped(self, ctx: FlowContext, source: Source, mapper: Mapper,
                 size: int) -> Generator[tuple[Batch, MappedBatch], None, None]:

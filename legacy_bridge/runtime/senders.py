@@ -1,4 +1,6 @@
-"""The threads that send a flow's units: a lean pool for the delivering thread (runtime/runner.py).
+"""The threads that send a flow's units for targets that cannot begin a call and read its answer
+later (runtime/runner.py; the HTTP profiles can, targets/batching.py ``Begun``): a lean pool for
+the delivering thread.
 
 ``concurrent.futures.ThreadPoolExecutor`` does per call what a pool of a fixed size, fed from
 one thread, does not need: a ``Future`` built on a ``Condition`` (an ``RLock`` and a waiter
@@ -16,9 +18,23 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import CancelledError
 from concurrent.futures import TimeoutError as FutureTimeout
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
+
+
+class Answer(Protocol[T_co]):
+    """What the runner asks of a call in flight: a ``Sending`` or a target's own begun call
+    (targets/batching.py ``Begun``)."""
+
+    def done(self) -> bool: ...
+
+    def result(self, timeout: float | None = None) -> T_co: ...
+
+    def exception(self) -> BaseException | None: ...
+
+    def cancel(self) -> bool: ...
 
 
 class Sending(Generic[T]):

@@ -30,7 +30,7 @@ from legacy_bridge.observe.redact import redact
 from legacy_bridge.targets.auth import Credentials
 from legacy_bridge.targets.http_config import HttpTargetSpec
 from legacy_bridge.targets.ratelimit import TokenBucket, parse_rate
-from legacy_bridge.targets.wire import WireError, WirePool
+from legacy_bridge.targets.wire import Pending, WireError, WirePool
 
 THROTTLED = frozenset({429, 503})
 MAX_REFRESHES = 5  # OAuth2 tokens fetched again within one call after 401s
@@ -117,15 +117,47 @@ class HttpClient:
 
     def call(self, method: str, path: str, body: bytes | None, headers: dict[str, str] | None = None) -> Response:
         """Send until the answer is final; raise TargetRetryable when transient failures persist."""
+        return self._until_final(method, path, body, headers or {}, time.monotonic(), None)
+
+    @property
+    def can_begin(self) -> bool:
+        """``begin`` is possible: the API's host is reached directly (the lean client, no proxy)."""
+        return self._wire is not None
+
+    def begin(self, method: str, path: str, body: bytes, headers: dict[str, str] | None = None) -> Call | None:
+        """``call``'s first attempt, written and not waited for: ``Call.result`` reads the answer on
+        the same thread and, where it is not final, goes on as ``call`` does (retries, throttling,
+        a new token).  None when the path is not on the API's own host (``call`` sends it)."""
+        if self._wire is None or not self.url(path).startswith(self._origin + "/"):
+            return None
         started = time.monotonic()
+        extra = headers or {}
+        if self.bucket is not None:
+            self.bucket.acquire()
+        all_headers, url, used = self._prepare(path, extra)
+        try:
+            pending = self._wire.begin(method, url[len(self._origin):], all_headers, body)
+        except ssl.SSLError as exc:
+            raise self._tls_error(exc) from exc
+        except WireError as exc:  # the first attempt failed at once: the retries follow in result()
+            return Call(self, (method, path, body, extra), started, None, used, (None, redact(str(exc))[:300], used))
+        return Call(self, (method, path, body, extra), started, pending, used)
+
+    def _until_final(self, method: str, path: str, body: bytes | None, extra: dict[str, str], started: float,
+                     first: tuple[Response | None, str | None, str | None] | None) -> Response:
+        """The attempts of one call until its answer is final; ``first``: the first attempt's
+        outcome when it was made already (``begin``)."""
         failures = throttles = calls = 0
         refused: set[str] = set()  # tokens the API answered 401 to during this call
         last = ""
         while True:
-            if self.bucket is not None:
-                self.bucket.acquire()
             calls += 1
-            resp, failure, used = self._once(method, path, body, headers or {})
+            if first is not None:
+                (resp, failure, used), first = first, None
+            else:
+                if self.bucket is not None:
+                    self.bucket.acquire()
+                resp, failure, used = self._once(method, path, body, extra)
             if (resp is not None and resp.status == 401 and used is not None and used not in refused
                     and len(refused) < MAX_REFRESHES):
                 refused.add(used)  # a token expired: fetch a new one (again only if that one works)
@@ -158,14 +190,18 @@ class HttpClient:
             hint="the checkpoint is intact: run the job again when the API is reachable "
                  "(or raise max_attempts / max_retry_time on the target)")
 
+    def _prepare(self, path: str, extra: dict[str, str]) -> tuple[dict[str, str], str, str | None]:
+        """A call's headers and URL with its credentials applied, and the token used (if any)."""
+        headers = {"Content-Type": "application/json", "Accept": "application/json", **extra}
+        query: dict[str, str] = {}
+        used = self.credentials.apply(headers, query, self.pool, self.timeout)
+        return headers, self.url(path, query), used
+
     def _once(self, method: str, path: str, body: bytes | None,
               extra: dict[str, str]) -> tuple[Response | None, str | None, str | None]:
         import urllib3
 
-        headers = {"Content-Type": "application/json", "Accept": "application/json", **extra}
-        query: dict[str, str] = {}
-        used = self.credentials.apply(headers, query, self.pool, self.timeout)
-        url = self.url(path, query)
+        headers, url, used = self._prepare(path, extra)
         if self._wire is not None and url.startswith(self._origin + "/"):
             try:
                 status, answer, data = self._wire.request(method, url[len(self._origin):], headers, body)
@@ -190,6 +226,45 @@ class HttpClient:
             f"{self.what}: TLS connection to {host} refused: {redact(detail)[:300]}",
             hint="if the API uses a private or self-signed certificate, set ca_bundle = 'path/to/ca.pem' on the "
                  "target (verify = false only for tests); check client_cert/client_key for mutual TLS")
+
+
+class Call:
+    """A call written by ``HttpClient.begin`` whose answer is read later, on the same thread."""
+
+    __slots__ = ("_args", "_client", "_failed", "_pending", "_started", "_used")
+
+    def __init__(self, client: HttpClient, args: tuple[str, str, bytes | None, dict[str, str]], started: float,
+                 pending: Pending | None, used: str | None,
+                 failed: tuple[Response | None, str | None, str | None] | None = None) -> None:
+        self._client, self._args, self._started = client, args, started
+        self._pending, self._used, self._failed = pending, used, failed  # failed: the first attempt's outcome
+
+    def ready(self, timeout: float = 0.0) -> bool:
+        """The answer (or a failure) is there to read within ``timeout`` seconds."""
+        return self._pending is None or self._pending.ready(timeout)
+
+    def result(self) -> Response:
+        """The final answer, as ``HttpClient.call`` returns it (or raises); read once."""
+        pending, self._pending = self._pending, None
+        first, self._failed = self._failed, None
+        if pending is not None:
+            try:
+                status, answer, data = pending.answer()
+            except ssl.SSLError as exc:
+                raise self._client._tls_error(exc) from exc
+            except WireError as exc:
+                first = (None, redact(str(exc))[:300], self._used)
+            else:
+                first = (Response(status, answer, data), None, self._used)
+        if first is None:
+            raise RuntimeError("the call's answer was already read")
+        return self._client._until_final(*self._args, self._started, first)
+
+    def abandon(self) -> None:
+        """Drop the call unread (its connection is closed)."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.abandon()
 
 
 def _tls_context(spec: HttpTargetSpec) -> ssl.SSLContext:

@@ -100,26 +100,81 @@ class WirePool:
     def request(self, method: str, target: str, headers: dict[str, str],
                 body: bytes | None) -> tuple[int, dict[str, str], bytes]:
         """One call: (status, headers with lower-case names, body)."""
+        return self.begin(method, target, headers, body).answer()
+
+    def begin(self, method: str, target: str, headers: dict[str, str], body: bytes | None) -> Pending:
+        """Write one request and return without waiting for its answer: ``Pending.answer`` reads it.
+        The connection is the pending call's until then (``abandon`` closes it unread)."""
         lines = [f"{method} {target} HTTP/1.1", f"Host: {self.host_header}", "User-Agent: legacy-bridge"]
         lines += [f"{k}: {v}" for k, v in headers.items()]
         lines.append(f"Content-Length: {len(body)}" if body is not None else "Content-Length: 0")
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
         conn = self._get()
-        keep = False
         try:
             conn.sock.sendall(head + body if body else head)
-            status, answer, data, keep = _read_response(conn.rfile, method)
+        except ssl.SSLError:
+            conn.close()
+            raise
+        except (OSError, ValueError) as exc:
+            conn.close()
+            raise _wire_error(exc) from exc
+        return Pending(self, conn, method)
+
+    def _put(self, conn: _Conn) -> None:
+        with self._lock:
+            self._idle.append(conn)
+
+
+class Pending:
+    """A request written and not yet answered, on a connection of its own."""
+
+    __slots__ = ("_conn", "_method", "_pool")
+
+    def __init__(self, pool: WirePool, conn: _Conn, method: str) -> None:
+        self._pool, self._method = pool, method
+        self._conn: _Conn | None = conn
+
+    def ready(self, timeout: float = 0.0) -> bool:
+        """Something of the answer arrived (or the connection failed) within ``timeout`` seconds:
+        ``answer`` will not wait for the server to start answering."""
+        conn = self._conn
+        if conn is None:
+            return True
+        try:
+            readable, _, _ = select.select([conn.sock], [], [], timeout)
+        except (OSError, ValueError):
+            return True
+        return bool(readable)
+
+    def answer(self) -> tuple[int, dict[str, str], bytes]:
+        """Read the answer: (status, headers with lower-case names, body); the connection goes back
+        to the pool when the server keeps it open."""
+        conn, self._conn = self._conn, None
+        if conn is None:
+            raise WireError("the answer was already read or abandoned")
+        keep = False
+        try:
+            status, answer, data, keep = _read_response(conn.rfile, self._method)
         except ssl.SSLError:
             raise
         except (OSError, ValueError) as exc:
-            raise WireError(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__) from exc
+            raise _wire_error(exc) from exc
         finally:
             if keep:
-                with self._lock:
-                    self._idle.append(conn)
+                self._pool._put(conn)
             else:
                 conn.close()
         return status, answer, data
+
+    def abandon(self) -> None:
+        """Close the connection without reading the answer (it can never be reused)."""
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+
+
+def _wire_error(exc: Exception) -> WireError:
+    return WireError(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
 
 
 def _read_response(rfile: BinaryIO, method: str) -> tuple[int, dict[str, str], bytes, bool]:

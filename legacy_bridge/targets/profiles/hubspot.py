@@ -36,7 +36,7 @@ from legacy_bridge.columnar.encode import EncodedPayloads, json_inside, json_str
 from legacy_bridge.columnar.scan import EMPTY, either
 from legacy_bridge.records import Delivery, Payload
 from legacy_bridge.runtime.context import FlowContext
-from legacy_bridge.targets.batching import ApiTarget, Request, Verdict
+from legacy_bridge.targets.batching import ApiTarget, Begun, Request, Verdict
 from legacy_bridge.targets.http import Response
 from legacy_bridge.targets.http_config import HttpTargetSpec
 from legacy_bridge.targets.profiles import hubspot_assoc as assoc
@@ -81,6 +81,10 @@ class HubSpotTarget(ApiTarget):
         if self.hs.associations:
             self._associate(payloads, delivery)
         return delivery
+
+    def begin(self, payloads: list[Payload]) -> Begun | None:
+        """As ``ApiTarget.begin``; with associations ``send`` does the whole of it (they follow the upsert)."""
+        return None if self.hs.associations else super().begin(payloads)
 
     def delete(self, keys: list[str]) -> Delivery:
         """Archive the objects whose id property is one of ``keys`` (unknown keys count as done)."""

@@ -31,7 +31,7 @@ from pydantic import Field, field_validator
 
 from legacy_bridge.errors import RecordError
 from legacy_bridge.records import Delivery, Payload
-from legacy_bridge.targets.batching import ApiTarget, Request, Verdict
+from legacy_bridge.targets.batching import ApiTarget, Begun, Request, Verdict
 from legacy_bridge.targets.http import Response
 from legacy_bridge.targets.http_config import HttpTargetSpec
 from legacy_bridge.targets.values import as_json
@@ -95,6 +95,10 @@ class RestTarget(ApiTarget):
         if self.rest.body == "list":
             return [(self.request(payloads), list(range(len(payloads))))]
         return [(Request(self.rest.method, self._path(p), as_json(p.data)), [i]) for i, p in enumerate(payloads)]
+
+    def begin(self, payloads: list[Payload]) -> Begun | None:
+        """As ``ApiTarget.begin`` for a list body; records sent one by one go through ``send``."""
+        return super().begin(payloads) if self.rest.body == "list" else None
 
     def send(self, payloads: list[Payload]) -> Delivery:
         delivery = Delivery()

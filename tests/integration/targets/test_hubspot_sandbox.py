@@ -75,6 +75,33 @@ def test_sending_again_upserts_instead_of_duplicating(crm_sandbox: Any, tmp_path
 
 
 @pytest.mark.parametrize("validation", ["partial", "batch"])
+def test_a_batch_begun_and_read_later_is_delivered_as_one_sent(sandbox_factory: Any, tmp_path: Path,
+                                                                validation: str) -> None:
+    """The runner writes a batch's call and reads its answer later (``begin``): the same request,
+    the same records stored and refused, halving included, as ``send`` gives."""
+    crm = sandbox_factory(args=["--validation", validation])
+    orders = northwind_orders(200)
+    for p in orders:
+        p.data["email"] = f"orders+{p.key}@example.com"
+    orders[37].data["email"] = orders[150].data["email"] = "not-an-email"
+    target = build_target(hubspot(crm.url), tmp_path)
+    first = target.begin(orders[:100])
+    assert first is not None
+    sent = target.send(orders[100:])
+    begun = first.result()
+    assert (begun.sent, [(i, f) for i, _, f in begun.rejected]) == (99, [(37, "email")])
+    assert (sent.sent, [(i, f) for i, _, f in sent.rejected]) == (99, [(50, "email")])
+    assert begun.rejected[0][1] == sent.rejected[0][1] and "not-an-email" in begun.rejected[0][1]
+    bad = {orders[37].key, orders[150].key}
+    assert crm.objects("deals") == {k: v for k, v in expected(orders).items() if k not in bad}
+    calls = crm.calls()
+    assert len({c["idempotency_key"] for c in calls}) == len(calls)  # every call its own body and key
+    with_associations = build_target(hubspot(crm.url, associations=[
+        {"to": "companies", "to_id_property": "erp_id", "from_field": "customer"}]), tmp_path)
+    assert with_associations.begin(orders[:1]) is None  # the associations follow the upsert in send()
+
+
+@pytest.mark.parametrize("validation", ["partial", "batch"])
 def test_one_bad_record_in_a_batch_of_100_rejects_only_that_record(
         sandbox_factory: Any, tmp_path: Path, validation: str) -> None:
     crm = sandbox_factory(args=["--validation", validation])

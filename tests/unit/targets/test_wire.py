@@ -3,6 +3,7 @@ Content-Length, chunked, close-delimited, interim 100 answers, keep-alive and id
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 from collections.abc import Iterator
@@ -33,6 +34,10 @@ class Server:
             threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
 
     def _handle(self, conn: socket.socket) -> None:
+        with contextlib.suppress(ConnectionResetError):  # the client closed a connection it did not read
+            self._answer(conn)
+
+    def _answer(self, conn: socket.socket) -> None:
         buf, served = b"", 0
         with conn:
             while self.answers:
@@ -128,3 +133,34 @@ def test_refused_and_timed_out_calls_are_transient_errors(serve: list[Server]) -
                      context=None).request("GET", "/", {}, None)
     finally:
         silent.close()
+
+
+def test_calls_begun_on_their_own_connections_are_answered_in_any_order(serve: list[Server]) -> None:
+    server = Server([b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\none", b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\ntwo",
+                     b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nthree"])
+    serve.append(server)
+    p = pool(server)
+    first = p.begin("POST", "/1", {}, b"1")
+    assert first.ready(timeout=2)  # answered while nobody reads it
+    second = p.begin("POST", "/2", {}, b"2")
+    assert second.ready(timeout=2)
+    assert server.connections == 2  # the first connection is the first call's until its answer is read
+    answers = {second.answer()[2], first.answer()[2]}
+    assert answers == {b"one", b"two"}
+    assert p.request("POST", "/3", {}, b"3")[2] == b"three"
+    assert server.connections == 2  # both went back to the pool; the third call reused one
+    with pytest.raises(WireError, match="already read"):
+        first.answer()
+    p.close()
+
+
+def test_an_abandoned_call_closes_its_connection_and_is_never_read(serve: list[Server]) -> None:
+    server = Server([b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirst", b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nsecond"])
+    serve.append(server)
+    p = pool(server)
+    begun = p.begin("POST", "/", {}, b"{}")
+    assert begun.ready(timeout=2)
+    begun.abandon()  # its answer ("first") must not be taken for the next call's
+    assert p.request("POST", "/", {}, b"{}")[2] == b"second"
+    assert server.connections == 2
+    p.close()
