@@ -55,6 +55,10 @@ class Handover(Generic[T]):
             self._items.clear()
             self._taken.notify()
 
+    def waiting(self) -> int:
+        """Items handed over and not yet taken (a glance, without the lock)."""
+        return len(self._items)
+
     def __iter__(self) -> Iterator[T]:
         while True:
             with self._given:

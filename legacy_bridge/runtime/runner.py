@@ -1,11 +1,15 @@
 """The runner: source batches -> mapping -> target, checkpoints committed in source order
 only after the target acknowledged the batch.
 
-Up to ``concurrency`` batches are in flight.  A batch's checkpoint, its rejects and its
-counts are committed in one state-store transaction once the target has answered for
-every record of it *and* every earlier batch has been committed, so the watermark only
-ever advances over a contiguous run of acknowledged batches.  A crash can re-send at
-most the batches in flight (``concurrency x batch_size`` records); it never skips one.
+Up to ``concurrency`` batches are in flight: sent and not yet committed, whether answered
+or not.  A batch's checkpoint, its rejects and its counts are committed in one state-store
+transaction once the target has answered for every record of it *and* every earlier batch
+has been committed, so the watermark only ever advances over a contiguous run of
+acknowledged batches.  A crash can re-send at most the batches in flight
+(``concurrency x batch_size`` records); it never skips one.  While mapped units wait to be
+sent, the window is filled before the answered batches at its head are committed, so one
+transaction commits several (a commit costs more than a call's bookkeeping); when none
+wait, an answered batch is committed at once.
 
 Two threads share the work: the run's own thread reads and maps the source, a delivering
 thread sends and commits: it writes up to ``concurrency`` calls and reads their answers itself
@@ -257,7 +261,9 @@ class FlowRun:
                     pool = pool or Senders(window, f"send-{ctx.flow}")
                     future = pool.submit(target.send, mapped.payloads)
                 inflight.append(_InFlight(batch, mapped, future))
-                while inflight and (len(inflight) >= window or inflight[0].future.done()):
+                # a full window waits for its oldest call; otherwise the answered head is committed
+                # now only if no unit waits to be sent (one transaction then takes several batches)
+                while inflight and (len(inflight) >= window or (not units.waiting() and inflight[0].future.done())):
                     self._settle(inflight, ctx, source, timeout=None)
                 if self.stop.is_set():  # the rest, mapped or not, is read again next run
                     break
@@ -334,8 +340,9 @@ class FlowRun:
                 timeout: float | None) -> None:
         """Commit the acknowledged batches at the head of the window, in source order, in one
         transaction: the oldest is waited for (up to ``timeout``); those behind it are taken only
-        if already answered, so no commit is ever held back (the crash window stays the in-flight
-        batches).  A delivery that failed is left at the head: the next call raises it."""
+        if already answered, so no commit waits for a call still on the wire (the crash window
+        stays the in-flight batches).  A delivery that failed is left at the head: the next call
+        raises it."""
         try:
             ready = [(inflight[0], inflight[0].future.result(timeout=timeout))]
         except FutureTimeout:
