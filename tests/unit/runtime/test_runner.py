@@ -157,6 +157,29 @@ def test_checkpoints_commit_in_source_order_when_later_batches_answer_first(stor
     assert history[0].watermark_after == 30
 
 
+def test_no_more_than_concurrency_batches_are_ever_sent_and_not_yet_committed(store: StateStore) -> None:
+    # the crash bound: a batch counts against the window until it is committed, answered or not.
+    # The source is far ahead (units wait to be sent), so answered batches wait for the window to
+    # fill before they commit; a call must never start while `concurrency` are uncommitted.
+    source, target = ListSource(600), RecordingTarget(concurrency=3)
+    open_at_start: list[int] = []
+    started = 0
+    send = target.send
+
+    def counting(payloads: list[Payload]) -> Delivery:
+        nonlocal started
+        with target.lock:
+            started += 1
+            open_at_start.append(started - len(source.committed_seqs))
+        return send(payloads)
+
+    target.send = counting  # type: ignore[method-assign]
+    result = ScriptedRun(store, source, target).execute()
+    assert result.status == "rejects" and result.counts.sent + result.counts.rejected == 600
+    assert source.committed_seqs == list(range(1, 61))
+    assert len(open_at_start) == 60 and max(open_at_start) <= 3
+
+
 def test_failure_keeps_the_checkpoint_at_the_last_contiguous_acknowledged_batch(store: StateStore) -> None:
     target = RecordingTarget(concurrency=1, fail_on=4)
     result = ScriptedRun(store, ListSource(100), target).execute()
