@@ -135,12 +135,7 @@ class HttpClient:
         if self.bucket is not None:
             self.bucket.acquire()
         all_headers, url, used = self._prepare(path, extra)
-        try:
-            pending = self._wire.begin(method, url[len(self._origin):], all_headers, body)
-        except ssl.SSLError as exc:
-            raise self._tls_error(exc) from exc
-        except WireError as exc:  # the first attempt failed at once: the retries follow in result()
-            return Call(self, (method, path, body, extra), started, None, used, (None, redact(str(exc))[:300], used))
+        pending = self._wire.begin(method, url[len(self._origin):], all_headers, body)
         return Call(self, (method, path, body, extra), started, pending, used)
 
     def _until_final(self, method: str, path: str, body: bytes | None, extra: dict[str, str], started: float,
@@ -203,13 +198,7 @@ class HttpClient:
 
         headers, url, used = self._prepare(path, extra)
         if self._wire is not None and url.startswith(self._origin + "/"):
-            try:
-                status, answer, data = self._wire.request(method, url[len(self._origin):], headers, body)
-            except ssl.SSLError as exc:
-                raise self._tls_error(exc) from exc
-            except WireError as exc:
-                return None, redact(str(exc))[:300], used
-            return Response(status, answer, data), None, used
+            return self._answered(self._wire.begin(method, url[len(self._origin):], headers, body), used)
         try:
             raw = self.pool.urlopen(method, url, body=body, headers=headers, retries=False,
                                     timeout=self.timeout, redirect=False, preload_content=True)
@@ -218,6 +207,17 @@ class HttpClient:
         except urllib3.exceptions.HTTPError as exc:  # timeouts, resets, refused, dropped
             return None, f"{type(exc).__name__}: {redact(str(exc))[:300]}", used
         return Response(raw.status, {k.lower(): v for k, v in raw.headers.items()}, raw.data), None, used
+
+    def _answered(self, pending: Pending, used: str | None) -> tuple[Response | None, str | None, str | None]:
+        """One attempt on the lean client, read: its answer, or what failed (transient), and the
+        token used; a TLS failure raises."""
+        try:
+            status, answer, data = pending.answer()
+        except ssl.SSLError as exc:
+            raise self._tls_error(exc) from exc
+        except WireError as exc:
+            return None, redact(str(exc))[:300], used
+        return Response(status, answer, data), None, used
 
     def _tls_error(self, exc: Exception) -> TargetError:
         host = urlsplit(self.spec.base_url).netloc
@@ -231,13 +231,13 @@ class HttpClient:
 class Call:
     """A call written by ``HttpClient.begin`` whose answer is read later, on the same thread."""
 
-    __slots__ = ("_args", "_client", "_failed", "_pending", "_started", "_used")
+    __slots__ = ("_args", "_client", "_pending", "_started", "_used")
 
     def __init__(self, client: HttpClient, args: tuple[str, str, bytes | None, dict[str, str]], started: float,
-                 pending: Pending | None, used: str | None,
-                 failed: tuple[Response | None, str | None, str | None] | None = None) -> None:
+                 pending: Pending, used: str | None) -> None:
         self._client, self._args, self._started = client, args, started
-        self._pending, self._used, self._failed = pending, used, failed  # failed: the first attempt's outcome
+        self._pending: Pending | None = pending
+        self._used = used
 
     def ready(self, timeout: float = 0.0) -> bool:
         """The answer (or a failure) is there to read within ``timeout`` seconds."""
@@ -246,18 +246,9 @@ class Call:
     def result(self) -> Response:
         """The final answer, as ``HttpClient.call`` returns it (or raises); read once."""
         pending, self._pending = self._pending, None
-        first, self._failed = self._failed, None
-        if pending is not None:
-            try:
-                status, answer, data = pending.answer()
-            except ssl.SSLError as exc:
-                raise self._client._tls_error(exc) from exc
-            except WireError as exc:
-                first = (None, redact(str(exc))[:300], self._used)
-            else:
-                first = (Response(status, answer, data), None, self._used)
-        if first is None:
+        if pending is None:
             raise RuntimeError("the call's answer was already read")
+        first = self._client._answered(pending, self._used)
         return self._client._until_final(*self._args, self._started, first)
 
     def abandon(self) -> None:

@@ -104,20 +104,25 @@ class WirePool:
 
     def begin(self, method: str, target: str, headers: dict[str, str], body: bytes | None) -> Pending:
         """Write one request and return without waiting for its answer: ``Pending.answer`` reads it.
-        The connection is the pending call's until then (``abandon`` closes it unread)."""
+        The connection is the pending call's until then (``abandon`` closes it unread).  A failure to
+        connect or to write (``WireError``, ``ssl.SSLError``) is the pending call's too: ``answer``
+        raises it, so a caller translates failures in one place."""
         lines = [f"{method} {target} HTTP/1.1", f"Host: {self.host_header}", "User-Agent: legacy-bridge"]
         lines += [f"{k}: {v}" for k, v in headers.items()]
         lines.append(f"Content-Length: {len(body)}" if body is not None else "Content-Length: 0")
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-        conn = self._get()
+        try:
+            conn = self._get()
+        except (WireError, ssl.SSLError) as exc:
+            return Pending(self, None, method, exc)
         try:
             conn.sock.sendall(head + body if body else head)
-        except ssl.SSLError:
+        except ssl.SSLError as exc:
             conn.close()
-            raise
+            return Pending(self, None, method, exc)
         except (OSError, ValueError) as exc:
             conn.close()
-            raise _wire_error(exc) from exc
+            return Pending(self, None, method, _wire_error(exc))
         return Pending(self, conn, method)
 
     def _put(self, conn: _Conn) -> None:
@@ -126,13 +131,14 @@ class WirePool:
 
 
 class Pending:
-    """A request written and not yet answered, on a connection of its own."""
+    """A request written and not yet answered, on a connection of its own (or one that failed to
+    be written: ``error``, raised by ``answer``)."""
 
-    __slots__ = ("_conn", "_method", "_pool")
+    __slots__ = ("_conn", "_error", "_method", "_pool")
 
-    def __init__(self, pool: WirePool, conn: _Conn, method: str) -> None:
+    def __init__(self, pool: WirePool, conn: _Conn | None, method: str, error: Exception | None = None) -> None:
         self._pool, self._method = pool, method
-        self._conn: _Conn | None = conn
+        self._conn, self._error = conn, error
 
     def ready(self, timeout: float = 0.0) -> bool:
         """Something of the answer arrived (or the connection failed) within ``timeout`` seconds:
@@ -150,6 +156,9 @@ class Pending:
         """Read the answer: (status, headers with lower-case names, body); the connection goes back
         to the pool when the server keeps it open."""
         conn, self._conn = self._conn, None
+        error, self._error = self._error, None
+        if error is not None:
+            raise error
         if conn is None:
             raise WireError("the answer was already read or abandoned")
         keep = False
