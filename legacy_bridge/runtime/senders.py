@@ -121,10 +121,9 @@ class Senders:
                 return
             s._run()
 
-    def shutdown(self, cancel: list[Sending[Any]] | None = None) -> None:
-        """Cancel ``cancel``'s calls not yet taken, let the running ones finish, end the threads."""
-        for s in cancel or ():
-            s.cancel()
+    def shutdown(self) -> None:
+        """Let the running calls and those still queued finish (cancel a queued one first to stop
+        it: a sender then drops it unrun), end the threads."""
         for _ in self._threads:
             self._calls.put(None)
         for t in self._threads:
