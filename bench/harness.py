@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 from bench.measure import run_child
+from bench.pgpin import postgres_on
 from bench.profile import ProfileOutcome, profile_tool
 from bench.report import Result, text_table, write_markdown
 from bench.sftpd import Sftpd
@@ -244,11 +245,16 @@ def main(argv: list[str] | None = None) -> int:
                         print(f"    {w.unavailable}", flush=True)
                         continue
                     sink = None if w.sink == "none" else sink_for(w.sink)
-                    results += run_workload(w, sink, args.repeat, args.timeout, client_cpus)
-                    target = profiled_tool(w) if args.profile else None
-                    if target is not None:
-                        profiles.append(profile_workload(w, target, sink, args.repeat, profile_dir,
-                                                         args.timeout, client_cpus))
+                    # the database is a server too: on the sink's core while its workload runs
+                    with postgres_on(sink_cpus if w.name == "odbc" else None) as unpinned:
+                        if w.name == "odbc" and pin:
+                            notes.append(unpinned or f"PostgreSQL's processes pinned to CPU {cpus[-1]} "
+                                                     "while the odbc workload ran")
+                        results += run_workload(w, sink, args.repeat, args.timeout, client_cpus)
+                        target = profiled_tool(w) if args.profile else None
+                        if target is not None:
+                            profiles.append(profile_workload(w, target, sink, args.repeat, profile_dir,
+                                                             args.timeout, client_cpus))
         finally:
             for s in sinks.values():
                 s.stop()
