@@ -40,8 +40,12 @@ if TYPE_CHECKING:
 
 BLOCK_ROWS = 5_000  # rows per yielded block (and per arrow-odbc fetch when the row width allows)
 # arrow-odbc's fetch buffer bound, twice over: the next fetch fills a second buffer on arrow-odbc's
-# thread while this one's rows are mapped (fetch_concurrently); fetches are joined into blocks
-TRANSIT_BYTES = 4 << 20
+# thread while this one's rows are mapped (fetch_concurrently); fetches are joined into blocks.  A
+# buffer is as wide per row as the columns are bound (a packed row: PACK_CAP and a few numbers), so
+# 12 MB holds a whole block of packed rows up to ~2.4 KB wide: one fetch, one split, no join per
+# block.  At 4 MB a fetch held ~2,000 packed rows; the bench's ODBC job then spent ~9 % more CPU
+# (splitting and joining three parts a block, and waiting on psqlODBC's 5,000-row cursor fetches)
+TRANSIT_BYTES = 12 << 20
 TEXT_CAP = 512  # bytes per text value in transit on the first try; a longer value re-reads with the declared sizes
 PACK_CAP = 2048  # bytes per row of packed text in transit (at least 64 per packed column); a longer row reads on unpacked
 PACK_TYPES = ("text", "character varying", "character")  # PostgreSQL types packed (output text = psqlODBC's)
